@@ -1,0 +1,149 @@
+/**
+ * The error catalogue: every error a Spillway user can see, with a stable code, an HTTP status and
+ * a message that says what to do. `docs/errors.md` is checked against this table by a test, both
+ * ways. A retired code is never reused.
+ */
+
+export interface ErrorSpec {
+  status: number;
+  /** What the error means, for the docs table. */
+  meaning: string;
+  /** How the user fixes it, for the docs table. */
+  fix: string;
+}
+
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: {
+    status: 400,
+    meaning: 'The request body, query or parameters do not match the documented shape.',
+    fix: 'Read the message: it names the field, the value received and what is allowed.',
+  },
+  MALFORMED_JSON: {
+    status: 400,
+    meaning: 'The request body is not valid JSON.',
+    fix: 'Send a JSON body with `content-type: application/json`.',
+  },
+  BUILD_FAILED: {
+    status: 400,
+    meaning: 'The function code did not bundle: a syntax error, a TypeScript error esbuild cannot strip, or a missing import.',
+    fix: 'Fix the code at the file, line and column the message gives, then deploy again.',
+  },
+  NO_HANDLER: {
+    status: 400,
+    meaning: 'The code bundles, but exports nothing Spillway can call.',
+    fix: 'Export a default `{ fetch }` object, a default function, or declare one top-level function (see docs/handler-contract.md).',
+  },
+  FUNCTION_NOT_FOUND: {
+    status: 404,
+    meaning: 'No function has this id or name.',
+    fix: 'List functions with `GET /api/functions` and use an existing id or name.',
+  },
+  EXECUTION_NOT_FOUND: {
+    status: 404,
+    meaning: 'No execution has this id.',
+    fix: 'Use the `executionId` returned by `POST /api/functions/:id/execute`.',
+  },
+  DEAD_LETTER_NOT_FOUND: {
+    status: 404,
+    meaning: 'No dead-letter entry has this id.',
+    fix: 'List entries with `GET /api/dead-letters`.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    meaning: 'No API route matches this method and path.',
+    fix: 'See docs/api.md for the routes.',
+  },
+  FUNCTION_NAME_TAKEN: {
+    status: 409,
+    meaning: 'Another function already has this name.',
+    fix: 'Choose another name, or update the existing function with `PUT /api/functions/:id`.',
+  },
+  DEAD_LETTER_REPLAYED: {
+    status: 409,
+    meaning: 'This dead-letter entry was already replayed.',
+    fix: 'Follow its `replayExecutionId` to the execution that replayed it.',
+  },
+  FUNCTION_INACTIVE: {
+    status: 409,
+    meaning: 'The function is inactive and does not accept invocations.',
+    fix: 'Set `status: "active"` with `PUT /api/functions/:id`.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    meaning: 'The request body is larger than the configured limit.',
+    fix: 'Send a smaller body, or raise SPILLWAY_MAX_BODY_BYTES.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    meaning: 'The API only accepts JSON bodies.',
+    fix: 'Send `content-type: application/json`.',
+  },
+  FUNCTION_ERROR: {
+    status: 500,
+    meaning: "The function threw or rejected: the function's own error, not the platform's (the response carries `x-spillway-error-source: function`).",
+    fix: 'Read the error message and stack in the execution record and fix the function.',
+  },
+  BAD_RESPONSE: {
+    status: 502,
+    meaning: 'The function returned something that is not a Response (HTTP) or not JSON-serialisable (execution).',
+    fix: 'Return a `Response` from HTTP handlers, and plain JSON values from functions run as executions.',
+  },
+  OUT_OF_MEMORY: {
+    status: 502,
+    meaning: "The function's isolate ran past its memory limit and was disposed; calls in flight in that isolate failed with it.",
+    fix: 'Use less memory, or raise `config.memoryLimitMb` (at most 1024).',
+  },
+  CPU_LIMIT: {
+    status: 502,
+    meaning: 'One entry into the function used more CPU than `config.cpuLimitMs` without yielding (an infinite loop, for example).',
+    fix: 'Yield to I/O sooner, make the work smaller, or raise `config.cpuLimitMs`.',
+  },
+  ISOLATE_CRASHED: {
+    status: 502,
+    meaning: 'The isolate running the function failed for a reason other than memory (for example it was disposed while the call was in flight).',
+    fix: 'Retry the call; if it keeps happening, report it with the execution id.',
+  },
+  INTERNAL: {
+    status: 500,
+    meaning: 'A platform fault, not caused by the request.',
+    fix: 'Retry; if it persists, report it with the request id from the logs.',
+  },
+  TIMEOUT: {
+    status: 504,
+    meaning: "The call ran longer on the wall clock than the function's `config.timeout`.",
+    fix: 'Make the function faster (await less), or raise `config.timeout` (at most 900000 ms).',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Codes whose cause is the user's function rather than the platform or the request. */
+export const FUNCTION_FAULT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'FUNCTION_ERROR',
+  'BAD_RESPONSE',
+  'OUT_OF_MEMORY',
+  'CPU_LIMIT',
+  'TIMEOUT',
+]);
+
+export class SpillwayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'SpillwayError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isSpillwayError(err: unknown): err is SpillwayError {
+  return err instanceof SpillwayError;
+}

@@ -1,0 +1,367 @@
+/**
+ * The guest side of Spillway's runtime: everything here runs inside a V8 isolate.
+ *
+ * The guest is a state machine driven by the host. The host enters the isolate only through
+ * `__spw.run(items)`, with a batch of events (start an invocation, a timer fired, the client
+ * wants the next chunk, cancel). The guest handles each event, lets the promise chains it woke
+ * run, and returns the operations it wants the host to perform (start a timer, send a response,
+ * write a chunk, log a line) together with how long each invocation ran. Nothing in the guest ever
+ * waits: an invocation that awaits a timer simply has no work until the host sends the timer's
+ * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
+ */
+import { Headers, ReadableStream, Request, Response, TextDecoder, TextEncoder } from './web.js';
+
+type Item =
+  | ['start', string, 'http', HttpRequestPayload]
+  | ['start', string, 'call', { input: unknown }]
+  | ['timer', number]
+  | ['pull', string]
+  | ['cancel', string];
+
+interface HttpRequestPayload {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | string | null;
+}
+
+type Op =
+  | ['timer', string, number, number]
+  | ['clearTimer', string, number]
+  | ['respond', string, { status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: boolean }]
+  | ['chunk', string, Uint8Array]
+  | ['end', string]
+  | ['result', string, string | undefined]
+  | ['error', string, GuestError]
+  | ['log', string, string, string]
+  | ['done', string];
+
+interface GuestError {
+  code: 'FUNCTION_ERROR' | 'BAD_RESPONSE';
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+interface Invocation {
+  id: string;
+  pending: number;
+  responded: boolean;
+  waitUntil: number;
+  pull: (() => void) | null;
+  cancelled: boolean;
+}
+
+type HandlerKind = 'fetch' | 'handler' | 'plain';
+
+interface UserModule {
+  default?: unknown;
+  __spw_plain?: unknown;
+  [name: string]: unknown;
+}
+
+declare const __spw_user: UserModule | undefined;
+
+const ops: Op[] = [];
+const invocations = new Map<string, Invocation>();
+const timers = new Map<number, { inv: string; fn: (...args: unknown[]) => void; args: unknown[]; repeatMs: number | null }>();
+let nextTimerId = 1;
+let current: string | null = null;
+let kind: HandlerKind | null = null;
+let target: ((...args: unknown[]) => unknown) | null = null;
+let targetThis: unknown = undefined;
+let plainParams: string[] | null = null;
+let env: Record<string, unknown> = {};
+
+function describe(err: unknown, code: GuestError['code'] = 'FUNCTION_ERROR'): GuestError {
+  if (err instanceof Error) return { code, name: err.name, message: err.message, stack: err.stack };
+  return { code, name: 'Error', message: typeof err === 'string' ? err : safeStringify(err) };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/* ------------------------------------------------------------------ globals */
+
+function currentInvocation(): string {
+  return current ?? '';
+}
+
+function setTimer(repeat: boolean, fn: unknown, ms?: unknown, ...args: unknown[]): number {
+  if (typeof fn !== 'function') throw new TypeError('The callback passed to setTimeout/setInterval must be a function.');
+  const inv = currentInvocation();
+  const delay = Math.max(0, Number(ms) || 0);
+  const id = nextTimerId++;
+  timers.set(id, { inv, fn: fn as (...a: unknown[]) => void, args, repeatMs: repeat ? Math.max(1, delay) : null });
+  const record = invocations.get(inv);
+  if (record) record.pending++;
+  ops.push(['timer', inv, id, delay]);
+  return id;
+}
+
+function clearTimer(id: unknown): void {
+  const timer = timers.get(Number(id));
+  if (!timer) return;
+  timers.delete(Number(id));
+  const record = invocations.get(timer.inv);
+  if (record) settlePending(record);
+  ops.push(['clearTimer', timer.inv, Number(id)]);
+}
+
+const LOG_LEVELS = ['log', 'info', 'warn', 'error', 'debug'] as const;
+const consoleImpl: Record<string, (...args: unknown[]) => void> = {};
+for (const level of LOG_LEVELS) {
+  consoleImpl[level] = (...args: unknown[]) => {
+    ops.push(['log', currentInvocation(), level, args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.stack ?? a.message : safeStringify(a))).join(' ')]);
+  };
+}
+
+Object.assign(globalThis, {
+  Headers,
+  Request,
+  Response,
+  ReadableStream,
+  TextEncoder,
+  TextDecoder,
+  console: consoleImpl,
+  setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(false, fn, ms, ...args),
+  setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(true, fn, ms, ...args),
+  clearTimeout: clearTimer,
+  clearInterval: clearTimer,
+  queueMicrotask: (fn: () => void) => void Promise.resolve().then(fn),
+});
+
+/* ------------------------------------------------------------------ lifecycle */
+
+function settlePending(record: Invocation): void {
+  record.pending--;
+  maybeDone(record);
+}
+
+function maybeDone(record: Invocation): void {
+  if (record.responded && record.pending <= 0 && record.waitUntil <= 0 && invocations.has(record.id)) {
+    invocations.delete(record.id);
+    ops.push(['done', record.id]);
+  }
+}
+
+function makeContext(record: Invocation) {
+  return {
+    waitUntil(promise: unknown) {
+      record.waitUntil++;
+      Promise.resolve(promise)
+        .catch((err) => ops.push(['log', record.id, 'error', `waitUntil promise rejected: ${describe(err).message}`]))
+        .finally(() => {
+          record.waitUntil--;
+          maybeDone(record);
+        });
+    },
+    passThroughOnException() {},
+  };
+}
+
+function mapArguments(input: unknown): unknown[] {
+  if (input === undefined || input === null) return [];
+  if (Array.isArray(input)) return input;
+  if (plainParams && plainParams.length >= 2 && typeof input === 'object' && plainParams.every((p) => Object.prototype.hasOwnProperty.call(input, p))) {
+    return plainParams.map((p) => (input as Record<string, unknown>)[p]);
+  }
+  return [input];
+}
+
+async function sendResponse(record: Invocation, value: unknown): Promise<void> {
+  if (!(value instanceof Response)) {
+    const got = value === null ? 'null' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
+    throw Object.assign(new TypeError(`The handler must return a Response (or a Promise of one), got ${got}.`), { spwCode: 'BAD_RESPONSE' });
+  }
+  const headers: Array<[string, string]> = [...value.headers];
+  const state = value._body;
+  if (state.kind !== 'stream') {
+    const body = state.kind === 'none' ? null : state.kind === 'text' ? state.text : state.bytes;
+    record.responded = true;
+    ops.push(['respond', record.id, { status: value.status, headers, body, stream: false }]);
+    return;
+  }
+  record.responded = true;
+  ops.push(['respond', record.id, { status: value.status, headers, body: null, stream: true }]);
+  const reader = state.stream.getReader();
+  record.pending++;
+  try {
+    for (;;) {
+      await new Promise<void>((resolve) => (record.pull = resolve));
+      if (record.cancelled) {
+        await reader.cancel('client went away');
+        return;
+      }
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
+      const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
+      ops.push(['chunk', record.id, bytes]);
+    }
+    ops.push(['end', record.id]);
+  } finally {
+    record.pull = null;
+    settlePending(record);
+  }
+}
+
+async function startInvocation(id: string, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }): Promise<void> {
+  const record: Invocation = { id, pending: 1, responded: false, waitUntil: 0, pull: null, cancelled: false };
+  invocations.set(id, record);
+  const ctx = makeContext(record);
+  try {
+    if (!target) throw new Error('No handler was loaded.');
+    if (mode === 'http') {
+      const p = payload as HttpRequestPayload;
+      const request = new Request(p.url, { method: p.method, headers: p.headers, body: p.body });
+      let result: unknown;
+      if (kind === 'fetch') result = await target.call(targetThis, request, env, ctx);
+      else if (kind === 'handler') result = await target.call(targetThis, request, ctx);
+      else {
+        const input = p.body === null || p.body === '' ? undefined : JSON.parse(typeof p.body === 'string' ? p.body : new TextDecoder().decode(p.body));
+        result = Response.json(await target.apply(targetThis, mapArguments(input)));
+      }
+      await sendResponse(record, result);
+    } else {
+      const input = (payload as { input: unknown }).input;
+      let output: unknown;
+      if (kind === 'plain') output = await target.apply(targetThis, mapArguments(input));
+      else {
+        const request = new Request('http://spillway.internal/', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(input ?? null),
+        });
+        const response = await (kind === 'fetch' ? target.call(targetThis, request, env, ctx) : target.call(targetThis, request, ctx));
+        if (!(response instanceof Response)) throw Object.assign(new TypeError('The handler must return a Response.'), { spwCode: 'BAD_RESPONSE' });
+        const text = await response.text();
+        try {
+          output = JSON.parse(text);
+        } catch {
+          output = text;
+        }
+      }
+      let encoded: string | undefined;
+      try {
+        encoded = JSON.stringify(output);
+      } catch (err) {
+        throw Object.assign(new TypeError(`The function's return value is not JSON-serialisable: ${describe(err).message}`), { spwCode: 'BAD_RESPONSE' });
+      }
+      record.responded = true;
+      ops.push(['result', id, encoded]);
+    }
+  } catch (err) {
+    const code = (err as { spwCode?: string } | null)?.spwCode === 'BAD_RESPONSE' ? 'BAD_RESPONSE' : 'FUNCTION_ERROR';
+    record.responded = true;
+    ops.push(['error', id, describe(err, code)]);
+  } finally {
+    settlePending(record);
+  }
+}
+
+function fireTimer(id: number): void {
+  const timer = timers.get(id);
+  if (!timer) return;
+  const record = invocations.get(timer.inv);
+  if (timer.repeatMs === null) {
+    timers.delete(id);
+  } else {
+    if (record) record.pending++;
+    ops.push(['timer', timer.inv, id, timer.repeatMs]);
+  }
+  try {
+    timer.fn(...timer.args);
+  } catch (err) {
+    ops.push(['log', timer.inv, 'error', `Uncaught exception in timer: ${describe(err).message}`]);
+  } finally {
+    if (record) settlePending(record);
+  }
+}
+
+function cancel(id: string): void {
+  const record = invocations.get(id);
+  if (!record) return;
+  record.cancelled = true;
+  invocations.delete(id);
+  for (const [timerId, timer] of timers) if (timer.inv === id) timers.delete(timerId);
+  record.pull?.();
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+/**
+ * Runs a batch of host events. Each event's CPU is measured with the guest clock (milliseconds,
+ * the best an isolate has); the host reconciles the batch's total against the isolate's own CPU
+ * counter. The batch yields once between events so the promise chain each event woke runs
+ * before the next event's clock starts. The operations are collected by `drain` afterwards.
+ */
+async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[string, number]>; consumed: number }> {
+  const cpu = new Map<string, number>();
+  const batchStart = Date.now();
+  let consumed = 0;
+  for (const item of items) {
+    if (consumed > 0 && Date.now() - batchStart >= budgetMs) break;
+    const owner = item[0] === 'timer' ? timers.get(item[1])?.inv ?? '' : item[1];
+    globalThis.__spw.currentIndex = consumed;
+    current = owner;
+    const t0 = Date.now();
+    if (item[0] === 'start') void startInvocation(item[1], item[2], item[3]);
+    else if (item[0] === 'timer') fireTimer(item[1]);
+    else if (item[0] === 'pull') invocations.get(item[1])?.pull?.();
+    else if (item[0] === 'cancel') cancel(item[1]);
+    await null;
+    await null;
+    cpu.set(owner, (cpu.get(owner) ?? 0) + (Date.now() - t0));
+    consumed++;
+  }
+  current = null;
+  return { cpu: [...cpu], consumed };
+}
+
+/**
+ * Returns the operations the last batch produced. Called by the host after the batch's promise
+ * settled, when every promise chain the batch woke has run (the isolate drains its microtask
+ * queue before the batch's task ends), and after an interrupted batch (CPU limit), where `index`
+ * says which event was running.
+ */
+function drain(): { ops: Op[]; index: number } {
+  current = null;
+  return { ops: ops.splice(0), index: globalThis.__spw.currentIndex };
+}
+
+/** Binds the user's bundle. Returns the handler kind, or throws a message the host reports as NO_HANDLER. */
+function load(params: string[] | null, bindings: Record<string, unknown>): HandlerKind {
+  env = bindings;
+  plainParams = params;
+  const mod = typeof __spw_user === 'object' && __spw_user ? __spw_user : ({} as UserModule);
+  const def = mod.default;
+  if (def && typeof def === 'object' && typeof (def as { fetch?: unknown }).fetch === 'function') {
+    kind = 'fetch';
+    target = (def as { fetch: (...a: unknown[]) => unknown }).fetch;
+    targetThis = def;
+  } else if (typeof def === 'function') {
+    kind = 'handler';
+    target = def as (...a: unknown[]) => unknown;
+  } else if (typeof mod.__spw_plain === 'function') {
+    kind = 'plain';
+    target = mod.__spw_plain as (...a: unknown[]) => unknown;
+  } else {
+    const fns = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    if (fns.length !== 1) throw new Error(`found ${fns.length} exported functions (${fns.join(', ') || 'none'}); export a default handler or exactly one function`);
+    kind = 'plain';
+    target = mod[fns[0]] as (...a: unknown[]) => unknown;
+  }
+  return kind;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __spw: { run: typeof run; drain: typeof drain; load: typeof load; currentIndex: number };
+}
+
+globalThis.__spw = { run, drain, load, currentIndex: 0 };

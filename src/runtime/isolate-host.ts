@@ -1,0 +1,483 @@
+/**
+ * One V8 isolate running one function version, and the host half of its event loop.
+ *
+ * The host owns every timer, stream and I/O operation; the guest (./guest/index.ts) is entered
+ * only through batches: all events that became ready since the last entry go in one `apply()`,
+ * which runs on isolated-vm's thread pool, so Node's main thread never waits for guest code.
+ * Batching is what makes thousands of interleaved invocations cheap (one crossing for many
+ * events), and because only one batch is in the isolate at a time, the isolate's CPU counter read
+ * before and after each batch is exactly that batch's CPU. The guest reports how long each event
+ * ran (millisecond clock); the host splits the batch's exact CPU between invocations by those
+ * shares, so per-invocation CPU always sums to what the isolate used.
+ */
+import { Readable } from 'node:stream';
+import { SpillwayError } from '../core/errors.js';
+import { ivm, type IsolatedVM } from './ivm.js';
+import type { GuestCode } from './guest-code.js';
+import type { HttpRequestPayload, InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome, LogLine } from './types.js';
+
+type Item = ['start', string, 'http', HttpRequestPayload] | ['start', string, 'call', { input: unknown }] | ['timer', number] | ['pull', string] | ['cancel', string];
+
+type GuestError = { code: 'FUNCTION_ERROR' | 'BAD_RESPONSE'; name: string; message: string; stack?: string };
+
+type Op =
+  | ['timer', string, number, number]
+  | ['clearTimer', string, number]
+  | ['respond', string, { status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: boolean }]
+  | ['chunk', string, Uint8Array]
+  | ['end', string]
+  | ['result', string, string | undefined]
+  | ['error', string, GuestError]
+  | ['log', string, string, string]
+  | ['done', string];
+
+interface BatchResult {
+  cpu: Array<[string, number]>;
+  consumed: number;
+}
+
+export interface IsolateHostOptions {
+  /** The function's bundle, an IIFE assigning its exports to `__spw_user`. */
+  bundle: string;
+  /** Parameter names of a plain function, for mapping object input to arguments. */
+  plainParams: string[] | null;
+  memoryLimitMb: number;
+  guest: GuestCode;
+  /** How long one batch may keep starting new events before yielding, in ms. */
+  batchBudgetMs?: number;
+  /** Largest number of events in one batch. */
+  maxBatch?: number;
+  /** Per-invocation cap on captured console output, in bytes. */
+  maxLogBytes?: number;
+  filename?: string;
+}
+
+interface HostInvocation {
+  id: string;
+  startNs: bigint;
+  cpuNs: number;
+  limits: InvocationLimits;
+  coldStartUs: number;
+  logs: LogLine[];
+  logBytes: number;
+  logsTruncated: boolean;
+  timers: Set<number>;
+  stream: Readable | null;
+  outcomeSettled: boolean;
+  resolveOutcome: (o: InvocationOutcome) => void;
+  resolveMetering: (m: InvocationMetering) => void;
+  wallTimer: NodeJS.Timeout | null;
+  error: SpillwayError | null;
+}
+
+let invocationCounter = 0;
+
+export class IsolateHost {
+  readonly isolate: IsolatedVM.Isolate;
+  private readonly context: IsolatedVM.Context;
+  private readonly runRef: IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>;
+  private readonly drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
+  private readonly invocations = new Map<string, HostInvocation>();
+  private readonly hostTimers = new Map<number, NodeJS.Timeout>();
+  /** Events for invocations already running (timers, stream pulls, cancels): served first, so work in flight finishes before new work is admitted. */
+  private continuations: Item[] = [];
+  /** New invocations waiting to start. */
+  private starts: Item[] = [];
+  private running = false;
+  private scheduled = false;
+  private dead: SpillwayError | null = null;
+  private readonly batchBudgetMs: number;
+  private readonly maxBatch: number;
+  private readonly maxLogBytes: number;
+  private pendingColdStartUs: number;
+  /** CPU used by batches (all invocations), in ns; the isolate's own counter also includes start-up. */
+  batchCpuNs = 0;
+  lastUsedMs = Date.now();
+  readonly kind: string;
+  /** Called once when the isolate dies (memory limit, crash), so its owner can forget it. */
+  onDeath: ((err: SpillwayError) => void) | null = null;
+
+  private constructor(
+    isolate: IsolatedVM.Isolate,
+    context: IsolatedVM.Context,
+    runRef: IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>,
+    drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>,
+    kind: string,
+    coldStartUs: number,
+    options: IsolateHostOptions,
+  ) {
+    this.isolate = isolate;
+    this.context = context;
+    this.runRef = runRef;
+    this.drainRef = drainRef;
+    this.kind = kind;
+    this.pendingColdStartUs = coldStartUs;
+    this.batchBudgetMs = options.batchBudgetMs ?? 20;
+    this.maxBatch = options.maxBatch ?? 1024;
+    this.maxLogBytes = options.maxLogBytes ?? 64 * 1024;
+  }
+
+  /** Starts an isolate and loads the bundle: the cold start. Throws NO_HANDLER or FUNCTION_ERROR when the bundle cannot load. */
+  static async create(options: IsolateHostOptions): Promise<IsolateHost> {
+    const t0 = process.hrtime.bigint();
+    const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb, snapshot: options.guest.snapshot ?? undefined });
+    try {
+      const context = await isolate.createContext();
+      if (!options.guest.snapshot) await context.eval(options.guest.source, { filename: 'spillway:guest' });
+      const script = await isolate.compileScript(options.bundle, { filename: options.filename ?? 'function.js' });
+      try {
+        await script.run(context, { timeout: 5000 });
+      } catch (err) {
+        throw new SpillwayError('FUNCTION_ERROR', `The function threw while loading: ${(err as Error).message}`, { stage: 'load' });
+      } finally {
+        script.release();
+      }
+      const spw = (await context.global.get('__spw', { reference: true })) as IsolatedVM.Reference<Record<string, unknown>>;
+      const load = (await spw.get('load', { reference: true })) as IsolatedVM.Reference<(p: string[] | null, env: object) => string>;
+      let kind: string;
+      try {
+        kind = (await load.apply(undefined, [options.plainParams, {}], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 })) as string;
+      } catch (err) {
+        throw new SpillwayError('NO_HANDLER', `The function exports nothing Spillway can call: ${(err as Error).message}.`);
+      }
+      const runRef = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>;
+      const drainRef = (await spw.get('drain', { reference: true })) as IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
+      load.release();
+      spw.release();
+      const coldStartUs = Number(process.hrtime.bigint() - t0) / 1000;
+      return new IsolateHost(isolate, context, runRef, drainRef, kind, coldStartUs, options);
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  get alive(): boolean {
+    return this.dead === null && !this.isolate.isDisposed;
+  }
+
+  get inFlight(): number {
+    return this.invocations.size;
+  }
+
+  /** Starts an invocation: an HTTP request for `fetch`/handler functions, or a JSON input for executions. */
+  invoke(mode: 'http', payload: HttpRequestPayload, limits: InvocationLimits): InvocationHandle;
+  invoke(mode: 'call', payload: { input: unknown }, limits: InvocationLimits): InvocationHandle;
+  invoke(mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }, limits: InvocationLimits): InvocationHandle {
+    const id = `i${(++invocationCounter).toString(36)}`;
+    let resolveOutcome!: (o: InvocationOutcome) => void;
+    let resolveMetering!: (m: InvocationMetering) => void;
+    const outcome = new Promise<InvocationOutcome>((r) => (resolveOutcome = r));
+    const metering = new Promise<InvocationMetering>((r) => (resolveMetering = r));
+    const inv: HostInvocation = {
+      id,
+      startNs: process.hrtime.bigint(),
+      cpuNs: 0,
+      limits,
+      coldStartUs: this.pendingColdStartUs,
+      logs: [],
+      logBytes: 0,
+      logsTruncated: false,
+      timers: new Set(),
+      stream: null,
+      outcomeSettled: false,
+      resolveOutcome,
+      resolveMetering,
+      wallTimer: null,
+      error: null,
+    };
+    this.pendingColdStartUs = 0;
+    this.lastUsedMs = Date.now();
+    if (this.dead) {
+      this.invocations.set(id, inv);
+      this.fail(inv, this.dead);
+      return { id, outcome, metering };
+    }
+    this.invocations.set(id, inv);
+    inv.wallTimer = setTimeout(() => {
+      this.fail(inv, new SpillwayError('TIMEOUT', `The function ran longer than its ${limits.timeoutMs} ms timeout on the wall clock and was stopped.`, { timeoutMs: limits.timeoutMs }));
+    }, limits.timeoutMs);
+    this.push(mode === 'http' ? ['start', id, 'http', payload as HttpRequestPayload] : ['start', id, 'call', payload as { input: unknown }]);
+    return { id, outcome, metering };
+  }
+
+  /** Disposes the isolate; invocations still in flight fail with the given error. */
+  dispose(reason = new SpillwayError('ISOLATE_CRASHED', 'The isolate was shut down while the call was in flight.')): void {
+    this.die(reason);
+  }
+
+  private push(item: Item): void {
+    if (item[0] === 'start') this.starts.push(item);
+    else this.continuations.push(item);
+    if (!this.running && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.running || this.dead) return;
+    this.running = true;
+    try {
+      while ((this.continuations.length > 0 || this.starts.length > 0) && !this.dead) {
+        const items = this.continuations.splice(0, this.maxBatch);
+        if (items.length < this.maxBatch) items.push(...this.starts.splice(0, this.maxBatch - items.length));
+        await this.runBatch(items);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Puts events a batch did not reach back at the head of their queues, in order. */
+  private requeue(items: Item[]): void {
+    const starts = items.filter((i) => i[0] === 'start');
+    const others = items.filter((i) => i[0] !== 'start');
+    this.continuations = others.concat(this.continuations);
+    this.starts = starts.concat(this.starts);
+  }
+
+  private entryLimitMs(): number {
+    let max = 0;
+    for (const inv of this.invocations.values()) max = Math.max(max, inv.limits.cpuLimitMs);
+    return this.batchBudgetMs + Math.max(max, 1);
+  }
+
+  private async runBatch(items: Item[]): Promise<void> {
+    const cpuBefore = this.isolate.cpuTime;
+    let result: BatchResult;
+    try {
+      result = await this.runRef.apply(undefined, [items, this.batchBudgetMs], {
+        arguments: { copy: true },
+        result: { copy: true, promise: true },
+        timeout: this.entryLimitMs(),
+      });
+    } catch (err) {
+      this.onBatchError(err as Error, items, cpuBefore);
+      return;
+    }
+    let drained: { ops: Op[] };
+    try {
+      drained = this.drainRef.applySync(undefined, [], { result: { copy: true }, timeout: 1000 }) as { ops: Op[] };
+    } catch (err) {
+      this.onBatchError(err as Error, items, cpuBefore);
+      return;
+    }
+    const deltaNs = Number(this.isolate.cpuTime - cpuBefore);
+    this.batchCpuNs += deltaNs;
+    if (result.consumed < items.length) this.requeue(items.slice(result.consumed));
+    this.attributeCpu(result.cpu, deltaNs, items.slice(0, result.consumed));
+    this.applyOps(drained.ops);
+    this.enforceCpuLimits();
+  }
+
+  /** Splits a batch's exact CPU between invocations: each gets what it measured, the rest goes by event count. */
+  private attributeCpu(measured: Array<[string, number]>, deltaNs: number, items: Item[]): void {
+    const counts = new Map<string, number>();
+    const owners = new Map<string, number>(measured);
+    for (const item of items) {
+      const owner = item[0] === 'timer' ? null : item[1];
+      if (owner) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    }
+    for (const owner of owners.keys()) if (!counts.has(owner)) counts.set(owner, 1);
+    let totalMeasuredNs = 0;
+    for (const ms of owners.values()) totalMeasuredNs += ms * 1e6;
+    let totalCount = 0;
+    for (const c of counts.values()) totalCount += c;
+    if (totalCount === 0) return;
+    const residual = deltaNs - totalMeasuredNs;
+    for (const [owner, count] of counts) {
+      const inv = this.invocations.get(owner);
+      if (!inv) continue;
+      const ownMs = owners.get(owner) ?? 0;
+      inv.cpuNs += residual >= 0 ? ownMs * 1e6 + (residual * count) / totalCount : (deltaNs * ownMs * 1e6) / totalMeasuredNs;
+    }
+  }
+
+  private enforceCpuLimits(): void {
+    for (const inv of this.invocations.values()) {
+      if (inv.cpuNs > inv.limits.cpuLimitMs * 1e6) {
+        this.fail(inv, new SpillwayError('CPU_LIMIT', `The function used more than its ${inv.limits.cpuLimitMs} ms CPU limit and was stopped.`, { cpuLimitMs: inv.limits.cpuLimitMs }));
+      }
+    }
+  }
+
+  private onBatchError(err: Error, items: Item[], cpuBefore: bigint): void {
+    const message = String(err?.message ?? err);
+    if (this.isolate.isDisposed || /memory limit/i.test(message)) {
+      this.die(new SpillwayError('OUT_OF_MEMORY', 'The function ran past its memory limit; its isolate was disposed and restarts on the next call.'));
+      return;
+    }
+    if (/timed out/i.test(message)) {
+      // One event ran longer than the CPU limit without yielding. Find it, fail its invocation,
+      // keep what the batch produced before it, and run the events after it again.
+      let drained: { ops: Op[]; index: number } = { ops: [], index: 0 };
+      try {
+        drained = this.drainRef.applySync(undefined, [], { result: { copy: true }, timeout: 100 }) as { ops: Op[]; index: number };
+      } catch {
+        this.die(new SpillwayError('ISOLATE_CRASHED', 'The isolate stopped answering after a CPU-limit interruption.'));
+        return;
+      }
+      const deltaNs = Number(this.isolate.cpuTime - cpuBefore);
+      this.batchCpuNs += deltaNs;
+      const culprit = items[drained.index];
+      const owner = culprit && culprit[0] !== 'timer' ? culprit[1] : null;
+      this.applyOps(drained.ops);
+      this.requeue(items.slice(drained.index + 1));
+      const inv = owner ? this.invocations.get(owner) : undefined;
+      if (inv) {
+        inv.cpuNs += deltaNs;
+        this.fail(inv, new SpillwayError('CPU_LIMIT', `The function ran more than ${inv.limits.cpuLimitMs} ms of CPU without yielding and was stopped.`, { cpuLimitMs: inv.limits.cpuLimitMs }));
+      }
+      return;
+    }
+    this.die(new SpillwayError('ISOLATE_CRASHED', `The isolate failed: ${message}`));
+  }
+
+  private applyOps(ops: Op[]): void {
+    for (const op of ops) {
+      const inv = this.invocations.get(op[1]);
+      switch (op[0]) {
+        case 'timer': {
+          const [, , timerId, delay] = op;
+          if (!inv) break;
+          inv.timers.add(timerId);
+          this.hostTimers.set(
+            timerId,
+            setTimeout(() => {
+              this.hostTimers.delete(timerId);
+              inv.timers.delete(timerId);
+              this.push(['timer', timerId]);
+            }, delay),
+          );
+          break;
+        }
+        case 'clearTimer': {
+          const handle = this.hostTimers.get(op[2]);
+          if (handle) clearTimeout(handle);
+          this.hostTimers.delete(op[2]);
+          inv?.timers.delete(op[2]);
+          break;
+        }
+        case 'respond': {
+          if (!inv || inv.outcomeSettled) break;
+          const { status, headers, body, stream } = op[2];
+          let readable: Readable | null = null;
+          if (stream) {
+            const id = inv.id;
+            readable = new Readable({
+              read: () => this.push(['pull', id]),
+              destroy: (error, callback) => {
+                if (this.invocations.has(id)) this.push(['cancel', id]);
+                callback(error);
+              },
+            });
+            inv.stream = readable;
+          }
+          this.settleOutcome(inv, { type: 'response', status, headers, body, stream: readable });
+          break;
+        }
+        case 'chunk':
+          inv?.stream?.push(Buffer.from(op[2].buffer, op[2].byteOffset, op[2].byteLength));
+          break;
+        case 'end':
+          inv?.stream?.push(null);
+          break;
+        case 'result':
+          if (inv) this.settleOutcome(inv, { type: 'result', json: op[2] });
+          break;
+        case 'error': {
+          if (!inv) break;
+          const g = op[2];
+          const error =
+            g.code === 'BAD_RESPONSE'
+              ? new SpillwayError('BAD_RESPONSE', g.message)
+              : new SpillwayError('FUNCTION_ERROR', `${g.name}: ${g.message}`, g.stack ? { stack: g.stack } : undefined);
+          inv.error = error;
+          if (inv.stream) inv.stream.destroy(error);
+          this.settleOutcome(inv, { type: 'error', error });
+          break;
+        }
+        case 'log':
+          if (inv) this.appendLog(inv, op[2], op[3]);
+          break;
+        case 'done':
+          if (inv) this.finish(inv);
+          break;
+      }
+    }
+  }
+
+  private appendLog(inv: HostInvocation, level: string, message: string): void {
+    if (inv.logsTruncated) return;
+    if (inv.logBytes + message.length > this.maxLogBytes) {
+      inv.logsTruncated = true;
+      inv.logs.push({ level: 'warn', message: `[spillway] log output truncated at ${this.maxLogBytes} bytes`, atMs: this.elapsedMs(inv) });
+      return;
+    }
+    inv.logBytes += message.length;
+    inv.logs.push({ level, message, atMs: this.elapsedMs(inv) });
+  }
+
+  private elapsedMs(inv: HostInvocation): number {
+    return Number(process.hrtime.bigint() - inv.startNs) / 1e6;
+  }
+
+  private settleOutcome(inv: HostInvocation, outcome: InvocationOutcome): void {
+    if (inv.outcomeSettled) return;
+    inv.outcomeSettled = true;
+    inv.resolveOutcome(outcome);
+  }
+
+  /** Ends an invocation with an error: settles whatever is still open and tells the guest to forget it. */
+  private fail(inv: HostInvocation, error: SpillwayError): void {
+    if (!this.invocations.has(inv.id)) return;
+    inv.error ??= error;
+    if (inv.stream && !inv.stream.destroyed) inv.stream.destroy(error);
+    this.settleOutcome(inv, { type: 'error', error });
+    if (!this.dead) this.push(['cancel', inv.id]);
+    this.finish(inv);
+  }
+
+  private finish(inv: HostInvocation): void {
+    if (!this.invocations.delete(inv.id)) return;
+    if (inv.wallTimer) clearTimeout(inv.wallTimer);
+    for (const timerId of inv.timers) {
+      const handle = this.hostTimers.get(timerId);
+      if (handle) clearTimeout(handle);
+      this.hostTimers.delete(timerId);
+    }
+    // A handler that finished without answering (possible only through platform faults) still settles.
+    this.settleOutcome(inv, { type: 'error', error: inv.error ?? new SpillwayError('BAD_RESPONSE', 'The function finished without producing a response.') });
+    inv.resolveMetering({
+      invocationId: inv.id,
+      cpuUs: Math.round(inv.cpuNs / 1000),
+      wallUs: Math.round(Number(process.hrtime.bigint() - inv.startNs) / 1000),
+      coldStart: inv.coldStartUs > 0,
+      coldStartUs: Math.round(inv.coldStartUs),
+      logs: inv.logs,
+      logsTruncated: inv.logsTruncated,
+      error: inv.error,
+    });
+  }
+
+  private die(error: SpillwayError): void {
+    if (this.dead) return;
+    this.dead = error;
+    for (const inv of [...this.invocations.values()]) this.fail(inv, error);
+    for (const handle of this.hostTimers.values()) clearTimeout(handle);
+    this.hostTimers.clear();
+    this.continuations = [];
+    this.starts = [];
+    try {
+      this.runRef.release();
+      this.drainRef.release();
+      this.context.release();
+    } catch {
+      /* already gone with the isolate */
+    }
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.onDeath?.(error);
+  }
+}
