@@ -120,10 +120,12 @@ export class IsolateHost {
   /** Starts an isolate and loads the bundle: the cold start. Throws NO_HANDLER or FUNCTION_ERROR when the bundle cannot load. */
   static async create(options: IsolateHostOptions): Promise<IsolateHost> {
     const t0 = process.hrtime.bigint();
-    const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb, snapshot: options.guest.snapshot ?? undefined });
+    const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb });
     try {
       const context = await isolate.createContext();
-      if (!options.guest.snapshot) await context.eval(options.guest.source, { filename: 'spillway:guest' });
+      const guestScript = await isolate.compileScript(options.guest.source, { filename: 'spillway:guest', cachedData: options.guest.cachedData });
+      await guestScript.run(context);
+      guestScript.release();
       const script = await isolate.compileScript(options.bundle, { filename: options.filename ?? 'function.js' });
       try {
         await script.run(context, { timeout: 5000 });
@@ -232,8 +234,8 @@ export class IsolateHost {
 
   /** Puts events a batch did not reach back at the head of their queues, in order. */
   private requeue(items: Item[]): void {
-    const starts = items.filter((i) => i[0] === 'start');
-    const others = items.filter((i) => i[0] !== 'start');
+    const starts: Item[] = items.filter((i) => i[0] === 'start');
+    const others: Item[] = items.filter((i) => i[0] !== 'start');
     this.continuations = others.concat(this.continuations);
     this.starts = starts.concat(this.starts);
   }

@@ -1,0 +1,29 @@
+/**
+ * The HTTP server: Fastify with the management API under /api and function invocation under /fn.
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { SpillwayError } from '../core/errors.js';
+import type { Platform } from '../platform.js';
+import { apiRoutes } from './api-routes.js';
+import { errorHandler, sendError } from './errors.js';
+import { invokeRoutes } from './invoke-routes.js';
+
+export async function buildServer(platform: Platform, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const bodyLimit = platform.config.SPILLWAY_MAX_BODY_BYTES;
+  const app = Fastify({
+    logger: options.logger === false || platform.config.SPILLWAY_LOG_LEVEL === 'silent' ? false : { level: platform.config.SPILLWAY_LOG_LEVEL },
+    bodyLimit,
+    // One log line per request would cost more than a warm invocation; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.setErrorHandler(errorHandler(bodyLimit));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new SpillwayError('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}; see docs/api.md.`)),
+  );
+  await app.register(async (scope) => apiRoutes(scope, platform));
+  await app.register(async (scope) => invokeRoutes(scope, platform));
+  platform.server = app;
+  return app;
+}

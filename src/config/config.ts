@@ -1,0 +1,68 @@
+/**
+ * Every setting Spillway reads, in one schema: its env var, default, unit and meaning. Parsed
+ * once at start-up (all problems reported together), then frozen. `docs/configuration.md` lists
+ * the same keys; a test keeps the two in step.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const CONFIG_SCHEMA = {
+  SPILLWAY_HOST: { schema: z.string().min(1).default('127.0.0.1'), description: 'Interface the HTTP server binds to.' },
+  PORT: { schema: int(0, 65535).default(5000), description: 'HTTP port (0 picks a free one).' },
+  SPILLWAY_DATA_DIR: { schema: z.string().min(1).default('.spillway-data'), description: 'Folder for the embedded SQLite database, queue and blobs.' },
+  SPILLWAY_STORE: { schema: z.enum(['sqlite', 'postgres']).default('sqlite'), description: 'Metadata store backend.' },
+  SPILLWAY_POSTGRES_URL: { schema: z.string().default('postgres://postgres@127.0.0.1:5432/test'), description: 'PostgreSQL connection string, when SPILLWAY_STORE=postgres.' },
+  SPILLWAY_POSTGRES_SCHEMA: { schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), description: 'PostgreSQL schema to use (created if missing); default is the search_path.' },
+  SPILLWAY_QUEUE: { schema: z.enum(['local', 'redis']).default('local'), description: 'Execution queue backend: the embedded durable queue or Redis Streams.' },
+  SPILLWAY_REDIS_URL: { schema: z.string().default('redis://127.0.0.1:6379'), description: 'Redis URL, when SPILLWAY_QUEUE=redis.' },
+  SPILLWAY_REDIS_PREFIX: { schema: z.string().min(1).default('spillway'), description: 'Key prefix for the Redis Streams queue.' },
+  SPILLWAY_INSTANCE_ID: { schema: z.string().min(1).optional(), description: 'Name of this node (queue consumer name, execution instanceId); default host-port.' },
+  SPILLWAY_MAX_BODY_BYTES: { schema: int(1024, 100 * 1024 * 1024).default(1024 * 1024), description: 'Largest request body accepted by the API and by /fn routes, bytes.' },
+  SPILLWAY_EXECUTION_CONCURRENCY: { schema: int(1, 10000).default(256), description: 'Executions one node runs at once.' },
+  SPILLWAY_QUEUE_LEASE_MS: { schema: int(100, 3_600_000).default(15_000), description: 'How long a received execution job stays invisible before another worker may take it; renewed while it runs.' },
+  SPILLWAY_RETRY_BASE_DELAY_MS: { schema: int(1, 3_600_000).default(2000), description: 'First retry delay; attempt n waits base × 2^(n-1) (seed 001: 2 s, 4 s, 8 s).' },
+  SPILLWAY_MAX_WARM_ISOLATES: { schema: int(1, 100_000).default(5000), description: 'Warm isolates kept; the least recently used idle one is disposed past this.' },
+  SPILLWAY_ISOLATE_IDLE_MS: { schema: int(1000, 86_400_000).default(15 * 60_000), description: 'An isolate idle this long is disposed.' },
+  SPILLWAY_MAX_LOG_BYTES: { schema: int(1024, 10 * 1024 * 1024).default(64 * 1024), description: 'Console output kept per invocation, bytes.' },
+  SPILLWAY_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), description: 'Server log level (JSON logs on stdout).' },
+} as const;
+
+type Schema = typeof CONFIG_SCHEMA;
+export type Config = { readonly [K in keyof Schema]: z.output<Schema[K]['schema']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Parses settings from the environment (unknown SPILLWAY_* keys are rejected) plus overrides. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Schema, unknown>> = {}): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('SPILLWAY_') && !(key in CONFIG_SCHEMA) && !key.startsWith('SPILLWAY_TEST_')) {
+      problems.push(`${key}: unknown setting (see docs/configuration.md)`);
+    }
+  }
+  for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
+    const raw = key in overrides ? overrides[key as keyof Schema] : env[key] === '' ? undefined : env[key];
+    const parsed = (spec.schema as z.ZodTypeAny).safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push(`${key}: got ${JSON.stringify(raw)}, ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  out.SPILLWAY_DATA_DIR = resolve(String(out.SPILLWAY_DATA_DIR));
+  return Object.freeze(out) as Config;
+}
+
+/** The effective config for the start-up log, with credentials in URLs hidden. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    out[key] = typeof value === 'string' ? value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@') : value;
+  }
+  return out;
+}

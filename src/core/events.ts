@@ -1,0 +1,45 @@
+/**
+ * In-process platform events (execution started/completed, later scaling), for live listeners
+ * such as the WebSocket feed. Emitting never waits on a listener.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface PlatformEventMap {
+  execution_started: { executionId: string; functionId: string; status: 'running'; attempt: number };
+  execution_completed: {
+    executionId: string;
+    functionId: string;
+    status: 'completed' | 'failed' | 'pending';
+    duration: number | null;
+    cpuUs: number | null;
+    output?: unknown;
+    error?: { code: string; message: string } | null;
+    cost: { totalCost: number; tier: string } | null;
+  };
+}
+
+export class PlatformEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+  emit<K extends keyof PlatformEventMap>(type: K, data: PlatformEventMap[K]): void {
+    this.emitter.emit(type, data);
+  }
+  on<K extends keyof PlatformEventMap>(type: K, listener: (data: PlatformEventMap[K]) => void): () => void {
+    this.emitter.on(type, listener);
+    return () => this.emitter.off(type, listener);
+  }
+  /** Resolves with the first event of `type` matching `predicate`. */
+  once<K extends keyof PlatformEventMap>(type: K, predicate: (data: PlatformEventMap[K]) => boolean = () => true): Promise<PlatformEventMap[K]> {
+    return new Promise((resolve) => {
+      const off = this.on(type, (data) => {
+        if (predicate(data)) {
+          off();
+          resolve(data);
+        }
+      });
+    });
+  }
+}

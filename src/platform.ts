@@ -1,0 +1,114 @@
+/**
+ * The composition root: reads the config, picks the adapters (embedded SQLite + local queue +
+ * local blobs by default; PostgreSQL and Redis Streams by setting), and wires the services. Only
+ * this file and test setup choose adapters.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { FsBlobStore } from './blobs/fs/fs-blob-store.js';
+import type { BlobStore } from './blobs/types.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { PlatformEvents } from './core/events.js';
+import type { Config } from './config/config.js';
+import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
+import { ExecutionWorker } from './executions/execution-worker.js';
+import { FunctionService } from './functions/function-service.js';
+import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
+import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
+import type { JobQueue } from './queue/types.js';
+import { FunctionRuntime } from './runtime/function-runtime.js';
+import { PostgresMetadataStore } from './storage/postgres/postgres-metadata-store.js';
+import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import type { MetadataStore } from './storage/types.js';
+
+export interface Platform {
+  config: Config;
+  clock: Clock;
+  store: MetadataStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  runtime: FunctionRuntime;
+  functions: FunctionService;
+  executions: ExecutionService;
+  recorder: InvocationRecorder;
+  worker: ExecutionWorker;
+  events: PlatformEvents;
+  instanceId: string;
+  /** Set by the server once it exists, for logging. */
+  server?: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  clock?: Clock;
+  /** Log sink for background failures (worker, recorder). */
+  onError?: (err: unknown, context: string) => void;
+}
+
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? ((err, context) => console.error(JSON.stringify({ level: 'error', msg: context, err: String((err as Error)?.stack ?? err) })));
+  mkdirSync(config.SPILLWAY_DATA_DIR, { recursive: true });
+  const instanceId = config.SPILLWAY_INSTANCE_ID ?? `${hostname()}-${config.PORT}`;
+
+  const store: MetadataStore =
+    config.SPILLWAY_STORE === 'postgres'
+      ? new PostgresMetadataStore({ connectionString: config.SPILLWAY_POSTGRES_URL, schema: config.SPILLWAY_POSTGRES_SCHEMA })
+      : new SqliteMetadataStore({ path: join(config.SPILLWAY_DATA_DIR, 'spillway.db') });
+  await store.migrate();
+  const queue: JobQueue =
+    config.SPILLWAY_QUEUE === 'redis'
+      ? new RedisStreamsJobQueue({ url: config.SPILLWAY_REDIS_URL, prefix: config.SPILLWAY_REDIS_PREFIX, consumer: instanceId, clock })
+      : new SqliteJobQueue({ path: join(config.SPILLWAY_DATA_DIR, 'queue.db'), clock });
+  const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
+  const runtime = new FunctionRuntime({ blobs, maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES, idleMs: config.SPILLWAY_ISOLATE_IDLE_MS, maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES });
+  const events = new PlatformEvents();
+  const functions = new FunctionService(store, blobs, runtime);
+  const executions = new ExecutionService(store, queue, clock);
+  const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'));
+  const worker = new ExecutionWorker({
+    store,
+    queue,
+    functions,
+    runtime,
+    events,
+    clock,
+    concurrency: config.SPILLWAY_EXECUTION_CONCURRENCY,
+    leaseMs: config.SPILLWAY_QUEUE_LEASE_MS,
+    retryBaseDelayMs: config.SPILLWAY_RETRY_BASE_DELAY_MS,
+    instanceId,
+    onError,
+  });
+  worker.start();
+
+  let closed: Promise<void> | null = null;
+  const platform: Platform = {
+    config,
+    clock,
+    store,
+    queue,
+    blobs,
+    runtime,
+    functions,
+    executions,
+    recorder,
+    worker,
+    events,
+    instanceId,
+    close() {
+      closed ??= (async () => {
+        const stopping = worker.stop();
+        await queue.close();
+        await stopping;
+        await recorder.close();
+        await runtime.close();
+        await store.close();
+        await blobs.close();
+      })();
+      return closed;
+    },
+  };
+  return platform;
+}

@@ -1,0 +1,97 @@
+/**
+ * Request shapes of the HTTP API, validated with zod. Messages name the field, the value received
+ * and what is allowed, so a user can fix the request without reading the docs.
+ */
+import { z } from 'zod';
+import { SpillwayError } from '../core/errors.js';
+
+export const FUNCTION_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/;
+
+export const LIMITS = Object.freeze({
+  timeout: { min: 1, max: 900_000, default: 30_000 },
+  retryCount: { min: 0, max: 10, default: 3 },
+  memoryLimitMb: { min: 8, max: 1024, default: 128 },
+  cpuLimitMs: { min: 1, max: 900_000, default: 10_000 },
+});
+
+const bounded = (key: keyof typeof LIMITS, unit: string) =>
+  z
+    .number({ invalid_type_error: `must be a number (${unit})` })
+    .int(`must be a whole number of ${unit}`)
+    .min(LIMITS[key].min, `must be between ${LIMITS[key].min} and ${LIMITS[key].max} ${unit}`)
+    .max(LIMITS[key].max, `must be between ${LIMITS[key].min} and ${LIMITS[key].max} ${unit}`);
+
+export const configSchema = z
+  .object({
+    timeout: bounded('timeout', 'ms'),
+    retryCount: bounded('retryCount', 'retries'),
+    memoryLimitMb: bounded('memoryLimitMb', 'MiB'),
+    cpuLimitMs: bounded('cpuLimitMs', 'ms'),
+  })
+  .strict();
+
+const files = z.record(z.string().min(1), z.string(), { invalid_type_error: 'must be an object mapping file paths to source strings' });
+
+export const createFunctionSchema = z
+  .object({
+    name: z.string({ required_error: 'is required' }).regex(FUNCTION_NAME, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
+    description: z.string().max(2000, 'must be at most 2000 characters').default(''),
+    code: z.string().min(1, 'must not be empty').max(5_000_000, 'must be at most 5,000,000 characters').optional(),
+    files: files.optional(),
+    entry: z.string().optional(),
+    status: z.enum(['active', 'inactive']).default('active'),
+    config: configSchema.partial().default({}),
+  })
+  .strict()
+  .refine((b) => (b.code === undefined) !== (b.files === undefined), { message: 'send exactly one of `code` (one file) or `files` (several)', path: ['code'] });
+
+export const updateFunctionSchema = z
+  .object({
+    name: z.string().regex(FUNCTION_NAME, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit').optional(),
+    description: z.string().max(2000, 'must be at most 2000 characters').optional(),
+    code: z.string().min(1, 'must not be empty').max(5_000_000).optional(),
+    files: files.optional(),
+    entry: z.string().optional(),
+    status: z.enum(['active', 'inactive']).optional(),
+    config: configSchema.partial().optional(),
+  })
+  .strict()
+  .refine((b) => !(b.code !== undefined && b.files !== undefined), { message: 'send at most one of `code` or `files`', path: ['code'] });
+
+export const executeSchema = z.object({ input: z.unknown().optional() }).strict();
+
+export const executionQuerySchema = z
+  .object({
+    functionId: z.string().optional(),
+    status: z.enum(['pending', 'running', 'completed', 'failed']).optional(),
+    trigger: z.enum(['async', 'http']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+export type CreateFunctionBody = z.output<typeof createFunctionSchema>;
+export type UpdateFunctionBody = z.output<typeof updateFunctionSchema>;
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(root: unknown, path: Array<string | number>): unknown {
+  let v = root;
+  for (const key of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined;
+  return v;
+}
+
+/** Validates `input` against `schema`, or throws VALIDATION_FAILED naming every bad field. */
+export function parseOrThrow<T extends z.ZodTypeAny>(schema: T, input: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `${issue.path.length ? `${issue.path.join('.')}: ` : ''}unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const path = issue.path.join('.') || what;
+    return `${path}: got ${describeValue(valueAt(input, issue.path))}, ${issue.message}`;
+  });
+  throw new SpillwayError('VALIDATION_FAILED', problems.join('; '), { problems });
+}

@@ -1,0 +1,162 @@
+/**
+ * The metadata store: functions, their immutable versions, executions and the dead-letter list.
+ *
+ * Guarantees every adapter keeps (checked by test/contract/metadata-store.contract.ts):
+ * - function names are unique; a clash is reported as a fact (`'name_taken'`), never thrown;
+ * - writes are durable when the returned promise resolves (a crash after that loses nothing);
+ * - records come back exactly as written (JSON fields round-trip, timestamps are ISO-8601 strings);
+ * - `close()` releases every connection; nothing else leaks a connection or transaction type.
+ */
+
+export type FunctionStatus = 'active' | 'inactive';
+
+export interface FunctionConfig {
+  /** Wall-clock limit per invocation, ms. */
+  timeout: number;
+  /** Retries after the first failed attempt of an execution. */
+  retryCount: number;
+  /** Isolate heap limit, MiB. */
+  memoryLimitMb: number;
+  /** CPU limit per invocation, ms. */
+  cpuLimitMs: number;
+}
+
+export interface FunctionRecord {
+  id: string;
+  name: string;
+  description: string;
+  status: FunctionStatus;
+  config: FunctionConfig;
+  /** SHA-256 of the current version's bundle. */
+  currentVersion: string;
+  /** Pricing tier, from seed 001's determineTier. */
+  tier: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VersionRecord {
+  /** SHA-256 (hex) of the bundle: the version's identity. */
+  id: string;
+  functionId: string;
+  /** Name of the entry file inside `sourceDigest`'s file set. */
+  entry: string;
+  /** SHA-256 of the JSON file set the bundle was built from (stored in the blob store). */
+  sourceDigest: string;
+  /** Characters of source across all files, as seed 001's tiering counts `code.length`. */
+  codeLength: number;
+  bundleBytes: number;
+  /** Parameter names of a plain-function handler, for mapping object input to arguments. */
+  plainParams: string[] | null;
+  createdAt: string;
+}
+
+export type ExecutionStatus = 'pending' | 'running' | 'completed' | 'failed';
+export type ExecutionTrigger = 'async' | 'http';
+
+export interface ExecutionError {
+  code: string;
+  message: string;
+  /** True when the function caused it, false when the platform did. */
+  functionFault: boolean;
+  stack?: string;
+}
+
+export interface CostBreakdown {
+  tier: string;
+  /** Billed CPU, ms: what baseCost was computed from. */
+  billedDurationMs: number;
+  baseCost: number;
+  coldStartCost: number;
+  retryCost: number;
+  dataTransferCost: number;
+  totalCost: number;
+  /** What a biller charging for wall-clock time would have charged for the same call. */
+  wallClockCost: number;
+  resourceUsage: { memoryMB: number; cpuCores: number };
+}
+
+export interface ExecutionRecord {
+  id: string;
+  functionId: string;
+  versionId: string;
+  trigger: ExecutionTrigger;
+  input: unknown;
+  output: unknown;
+  status: ExecutionStatus;
+  error: ExecutionError | null;
+  /** Retries made so far (0 on the first attempt). */
+  retryCount: number;
+  maxRetries: number;
+  createdAt: string;
+  startTime: string | null;
+  endTime: string | null;
+  /** Wall time of the last attempt, ms (seed 001's `duration`). */
+  duration: number | null;
+  cpuUs: number | null;
+  wallUs: number | null;
+  coldStart: boolean;
+  instanceId: string | null;
+  logs: Array<{ level: string; message: string; atMs: number }>;
+  cost: CostBreakdown | null;
+  /** When the next retry is due, while one is scheduled. */
+  nextAttemptAt: string | null;
+  inputBytes: number;
+  outputBytes: number;
+  /** The dead-letter entry this execution replays, if any. */
+  replayOf: string | null;
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  executionId: string;
+  functionId: string;
+  error: ExecutionError;
+  attempts: number;
+  createdAt: string;
+  replayExecutionId: string | null;
+  replayedAt: string | null;
+}
+
+export interface ExecutionQuery {
+  functionId?: string;
+  status?: ExecutionStatus;
+  trigger?: ExecutionTrigger;
+  /** Newest first; at most this many (default 50, at most 1000). */
+  limit?: number;
+}
+
+export interface MetadataStore {
+  /** Creates tables if missing; safe to call on every start. */
+  migrate(): Promise<void>;
+
+  createFunction(fn: FunctionRecord): Promise<'created' | 'name_taken'>;
+  getFunction(id: string): Promise<FunctionRecord | null>;
+  getFunctionByName(name: string): Promise<FunctionRecord | null>;
+  listFunctions(): Promise<FunctionRecord[]>;
+  /** Replaces the record with the same id. */
+  updateFunction(fn: FunctionRecord): Promise<'updated' | 'not_found' | 'name_taken'>;
+  /** Deletes the function and its versions; its executions stay for billing history. */
+  deleteFunction(id: string): Promise<boolean>;
+
+  /** Idempotent: storing a version that exists is a no-op. */
+  putVersion(version: VersionRecord): Promise<void>;
+  getVersion(functionId: string, id: string): Promise<VersionRecord | null>;
+  listVersions(functionId: string): Promise<VersionRecord[]>;
+
+  createExecution(execution: ExecutionRecord): Promise<void>;
+  /** Inserts many at once (HTTP invocation records are written in batches). */
+  insertExecutions(executions: ExecutionRecord[]): Promise<void>;
+  getExecution(id: string): Promise<ExecutionRecord | null>;
+  /** Replaces the record with the same id; false if it does not exist. */
+  updateExecution(execution: ExecutionRecord): Promise<boolean>;
+  listExecutions(query: ExecutionQuery): Promise<ExecutionRecord[]>;
+
+  addDeadLetter(entry: DeadLetterRecord): Promise<void>;
+  getDeadLetter(id: string): Promise<DeadLetterRecord | null>;
+  listDeadLetters(limit?: number): Promise<DeadLetterRecord[]>;
+  /** Marks an entry replayed; false if it was already replayed or does not exist. */
+  markDeadLetterReplayed(id: string, replayExecutionId: string, at: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}
