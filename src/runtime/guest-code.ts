@@ -38,7 +38,7 @@ export function loadGuestCode(): Promise<GuestCode> {
     const scratch = new ivm.Isolate({ memoryLimit: 64 });
     try {
       const script = await scratch.compileScript(source, { filename: 'spillway:guest', produceCachedData: true });
-      return { source, cachedData: script.cachedData };
+      return { source, cachedData: (script as IsolatedVM.Script & IsolatedVM.CachedDataResult).cachedData };
     } finally {
       scratch.dispose();
     }

@@ -68,6 +68,8 @@ interface HostInvocation {
   resolveMetering: (m: InvocationMetering) => void;
   wallTimer: NodeJS.Timeout | null;
   error: SpillwayError | null;
+  /** True once its start event entered the isolate. */
+  started: boolean;
 }
 
 let invocationCounter = 0;
@@ -90,6 +92,8 @@ export class IsolateHost {
   private readonly maxBatch: number;
   private readonly maxLogBytes: number;
   private pendingColdStartUs: number;
+  /** Moving average of CPU per event, ns; sizes batches. */
+  private avgEventNs = 0;
   /** CPU used by batches (all invocations), in ns; the isolate's own counter also includes start-up. */
   batchCpuNs = 0;
   lastUsedMs = Date.now();
@@ -187,6 +191,7 @@ export class IsolateHost {
       resolveMetering,
       wallTimer: null,
       error: null,
+      started: false,
     };
     this.pendingColdStartUs = 0;
     this.lastUsedMs = Date.now();
@@ -223,13 +228,23 @@ export class IsolateHost {
     this.running = true;
     try {
       while ((this.continuations.length > 0 || this.starts.length > 0) && !this.dead) {
-        const items = this.continuations.splice(0, this.maxBatch);
-        if (items.length < this.maxBatch) items.push(...this.starts.splice(0, this.maxBatch - items.length));
+        const limit = this.batchLimit();
+        const items = this.continuations.splice(0, limit);
+        if (items.length < limit) items.push(...this.starts.splice(0, limit - items.length));
         await this.runBatch(items);
       }
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * How many events to copy into the next batch: about as many as fit the batch budget at the
+   * recent CPU cost per event, so a slow handler is not sent hundreds of events it will hand back.
+   */
+  private batchLimit(): number {
+    if (this.avgEventNs <= 0) return this.maxBatch;
+    return Math.max(1, Math.min(this.maxBatch, Math.ceil((this.batchBudgetMs * 1e6) / this.avgEventNs) + 1));
   }
 
   /** Puts events a batch did not reach back at the head of their queues, in order. */
@@ -269,32 +284,44 @@ export class IsolateHost {
     const deltaNs = Number(this.isolate.cpuTime - cpuBefore);
     this.batchCpuNs += deltaNs;
     if (result.consumed < items.length) this.requeue(items.slice(result.consumed));
+    const perEvent = deltaNs / Math.max(1, result.consumed);
+    this.avgEventNs = this.avgEventNs === 0 ? perEvent : this.avgEventNs * 0.7 + perEvent * 0.3;
     this.attributeCpu(result.cpu, deltaNs, items.slice(0, result.consumed));
     this.applyOps(drained.ops);
     this.enforceCpuLimits();
   }
 
-  /** Splits a batch's exact CPU between invocations: each gets what it measured, the rest goes by event count. */
+  /**
+   * Splits a batch's exact CPU (the isolate's own counter) between invocations. Each event's
+   * owner gets what the guest clock measured for it; what no guest clock saw (garbage collection,
+   * promise chains that ran past the event's window, runtime bookkeeping) is shared equally by
+   * every invocation alive in the isolate, since all of them hold the heap that work serves. When
+   * the guest clock over-measured (the thread was descheduled mid-event), shares are scaled down.
+   * Either way the invocations' CPU sums to exactly what the isolate used.
+   */
   private attributeCpu(measured: Array<[string, number]>, deltaNs: number, items: Item[]): void {
-    const counts = new Map<string, number>();
-    const owners = new Map<string, number>(measured);
     for (const item of items) {
-      const owner = item[0] === 'timer' ? null : item[1];
-      if (owner) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+      const inv = item[0] === 'start' ? this.invocations.get(item[1]) : undefined;
+      if (inv) inv.started = true;
     }
-    for (const owner of owners.keys()) if (!counts.has(owner)) counts.set(owner, 1);
+    const ownNs = new Map<string, number>();
     let totalMeasuredNs = 0;
-    for (const ms of owners.values()) totalMeasuredNs += ms * 1e6;
-    let totalCount = 0;
-    for (const c of counts.values()) totalCount += c;
-    if (totalCount === 0) return;
-    const residual = deltaNs - totalMeasuredNs;
-    for (const [owner, count] of counts) {
-      const inv = this.invocations.get(owner);
-      if (!inv) continue;
-      const ownMs = owners.get(owner) ?? 0;
-      inv.cpuNs += residual >= 0 ? ownMs * 1e6 + (residual * count) / totalCount : (deltaNs * ownMs * 1e6) / totalMeasuredNs;
+    for (const [owner, ms] of measured) {
+      if (!this.invocations.has(owner)) continue;
+      ownNs.set(owner, ms * 1e6);
+      totalMeasuredNs += ms * 1e6;
     }
+    if (totalMeasuredNs > deltaNs) {
+      for (const [owner, ns] of ownNs) this.invocations.get(owner)!.cpuNs += (deltaNs * ns) / totalMeasuredNs;
+      return;
+    }
+    for (const [owner, ns] of ownNs) this.invocations.get(owner)!.cpuNs += ns;
+    const residual = deltaNs - totalMeasuredNs;
+    // Invocations still queued hold no heap yet, so they share nothing.
+    const sharers = [...this.invocations.values()].filter((inv) => inv.started);
+    if (sharers.length === 0) return;
+    const share = residual / sharers.length;
+    for (const inv of sharers) inv.cpuNs += share;
   }
 
   private enforceCpuLimits(): void {

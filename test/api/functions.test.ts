@@ -89,9 +89,10 @@ describe('functions API', () => {
     const res = await api(t.base, 'POST', '/api/functions', { name: 'syntax', files: { 'index.ts': 'export default {\n  fetch(req: Request) {\n    return new Response("x"\n  }\n};\n' } });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'BUILD_FAILED');
-    assert.equal(res.body.error.details.file, 'index.ts');
-    assert.equal(res.body.error.details.line, 4);
-    assert.equal(typeof res.body.error.details.column, 'number');
+    const details = res.body.error.details!;
+    assert.equal(details.file, 'index.ts');
+    assert.equal(details.line, 4);
+    assert.equal(typeof details.column, 'number');
     assert.match(res.body.error.message, /index\.ts:4:\d+: Expected "\)" but found "}"/);
   });
 

@@ -1,0 +1,230 @@
+/**
+ * The metadata store on SQLite (better-sqlite3): the single-node default, one database file.
+ * better-sqlite3 is synchronous; the methods are async only to fit the MetadataStore interface.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  DeadLetterRecord,
+  ExecutionQuery,
+  ExecutionRecord,
+  FunctionRecord,
+  MetadataStore,
+  VersionRecord,
+} from '../types.js';
+import {
+  DEAD_LETTERS,
+  EXECUTIONS,
+  FUNCTIONS,
+  VERSIONS,
+  decodeRow,
+  insertParams,
+  insertSql,
+  listLimit,
+  migrations,
+  selectList,
+  updateParams,
+  updateSql,
+} from '../sql-migrations.js';
+import type { Table } from '../sql-migrations.js';
+
+export interface SqliteMetadataStoreOptions {
+  /** Database file (its directory is created if missing), or ':memory:'. */
+  path: string;
+}
+
+type Row = Record<string, unknown>;
+
+const D = 'sqlite';
+const SQL = {
+  insertFunction: insertSql(FUNCTIONS, D),
+  updateFunction: updateSql(FUNCTIONS, D),
+  getFunction: `SELECT ${selectList(FUNCTIONS)} FROM functions WHERE id = ?`,
+  getFunctionByName: `SELECT ${selectList(FUNCTIONS)} FROM functions WHERE name = ?`,
+  listFunctions: `SELECT ${selectList(FUNCTIONS)} FROM functions ORDER BY name`,
+  deleteFunction: 'DELETE FROM functions WHERE id = ?',
+  deleteVersions: 'DELETE FROM versions WHERE function_id = ?',
+  putVersion: insertSql(VERSIONS, D, 1, true),
+  getVersion: `SELECT ${selectList(VERSIONS)} FROM versions WHERE function_id = ? AND id = ?`,
+  listVersions: `SELECT ${selectList(VERSIONS)} FROM versions WHERE function_id = ? ORDER BY created_at DESC, rowid DESC`,
+  insertExecution: insertSql(EXECUTIONS, D),
+  updateExecution: updateSql(EXECUTIONS, D),
+  getExecution: `SELECT ${selectList(EXECUTIONS)} FROM executions WHERE id = ?`,
+  addDeadLetter: insertSql(DEAD_LETTERS, D),
+  getDeadLetter: `SELECT ${selectList(DEAD_LETTERS)} FROM dead_letters WHERE id = ?`,
+  listDeadLetters:
+    `SELECT ${selectList(DEAD_LETTERS)} FROM dead_letters ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  markDeadLetterReplayed:
+    'UPDATE dead_letters SET replay_execution_id = ?, replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
+} as const;
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: Database.Database;
+  /** Prepared statements by SQL text; preparing is lazy because the tables exist only after migrate(). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(options: SqliteMetadataStoreOptions) {
+    if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL skips the fsync at commit, so a power cut can lose writes we already
+    // acknowledged; FULL syncs the WAL on every commit.
+    this.db.pragma('synchronous = FULL');
+  }
+
+  async migrate(): Promise<void> {
+    const steps = migrations('sqlite');
+    // IMMEDIATE takes the write lock up front: two processes starting on one file then queue on
+    // busy_timeout instead of failing to upgrade a read lock.
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        for (let v = current; v < steps.length; v++) {
+          for (const statement of steps[v]!) this.db.exec(statement);
+        }
+        if (current < steps.length) this.db.pragma(`user_version = ${steps.length}`);
+      })
+      .immediate();
+  }
+
+  async createFunction(fn: FunctionRecord): Promise<'created' | 'name_taken'> {
+    try {
+      this.stmt(SQL.insertFunction).run(insertParams(FUNCTIONS, [fn], D));
+      return 'created';
+    } catch (err) {
+      if (isNameClash(err)) return 'name_taken';
+      throw err;
+    }
+  }
+
+  async getFunction(id: string): Promise<FunctionRecord | null> {
+    return this.one(FUNCTIONS, SQL.getFunction, [id]);
+  }
+
+  async getFunctionByName(name: string): Promise<FunctionRecord | null> {
+    return this.one(FUNCTIONS, SQL.getFunctionByName, [name]);
+  }
+
+  async listFunctions(): Promise<FunctionRecord[]> {
+    return this.all(FUNCTIONS, SQL.listFunctions, []);
+  }
+
+  async updateFunction(fn: FunctionRecord): Promise<'updated' | 'not_found' | 'name_taken'> {
+    try {
+      const { changes } = this.stmt(SQL.updateFunction).run(updateParams(FUNCTIONS, fn, D));
+      return changes > 0 ? 'updated' : 'not_found';
+    } catch (err) {
+      if (isNameClash(err)) return 'name_taken';
+      throw err;
+    }
+  }
+
+  async deleteFunction(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmt(SQL.deleteVersions).run(id);
+      return this.stmt(SQL.deleteFunction).run(id).changes > 0;
+    })();
+  }
+
+  async putVersion(version: VersionRecord): Promise<void> {
+    this.stmt(SQL.putVersion).run(insertParams(VERSIONS, [version], D));
+  }
+
+  async getVersion(functionId: string, id: string): Promise<VersionRecord | null> {
+    return this.one(VERSIONS, SQL.getVersion, [functionId, id]);
+  }
+
+  async listVersions(functionId: string): Promise<VersionRecord[]> {
+    return this.all(VERSIONS, SQL.listVersions, [functionId]);
+  }
+
+  async createExecution(execution: ExecutionRecord): Promise<void> {
+    this.stmt(SQL.insertExecution).run(insertParams(EXECUTIONS, [execution], D));
+  }
+
+  async insertExecutions(executions: ExecutionRecord[]): Promise<void> {
+    const insert = this.stmt(SQL.insertExecution);
+    this.db.transaction(() => {
+      for (const execution of executions) insert.run(insertParams(EXECUTIONS, [execution], D));
+    })();
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | null> {
+    return this.one(EXECUTIONS, SQL.getExecution, [id]);
+  }
+
+  async updateExecution(execution: ExecutionRecord): Promise<boolean> {
+    return this.stmt(SQL.updateExecution).run(updateParams(EXECUTIONS, execution, D)).changes > 0;
+  }
+
+  async listExecutions(query: ExecutionQuery): Promise<ExecutionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.functionId !== undefined) {
+      where.push('function_id = ?');
+      params.push(query.functionId);
+    }
+    if (query.status !== undefined) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.trigger !== undefined) {
+      where.push('trigger = ?');
+      params.push(query.trigger);
+    }
+    params.push(listLimit(query.limit));
+    const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    const sql =
+      `SELECT ${selectList(EXECUTIONS)} FROM executions${filter} ` + 'ORDER BY created_at DESC, rowid DESC LIMIT ?';
+    return this.all(EXECUTIONS, sql, params);
+  }
+
+  async addDeadLetter(entry: DeadLetterRecord): Promise<void> {
+    this.stmt(SQL.addDeadLetter).run(insertParams(DEAD_LETTERS, [entry], D));
+  }
+
+  async getDeadLetter(id: string): Promise<DeadLetterRecord | null> {
+    return this.one(DEAD_LETTERS, SQL.getDeadLetter, [id]);
+  }
+
+  async listDeadLetters(limit?: number): Promise<DeadLetterRecord[]> {
+    return this.all(DEAD_LETTERS, SQL.listDeadLetters, [listLimit(limit)]);
+  }
+
+  async markDeadLetterReplayed(id: string, replayExecutionId: string, at: string): Promise<boolean> {
+    return this.stmt(SQL.markDeadLetterReplayed).run(replayExecutionId, at, id).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private one<T>(table: Table<T>, sql: string, params: unknown[]): T | null {
+    const row = this.stmt(sql).get(params) as Row | undefined;
+    return row ? decodeRow(table, row) : null;
+  }
+
+  private all<T>(table: Table<T>, sql: string, params: unknown[]): T[] {
+    return (this.stmt(sql).all(params) as Row[]).map((row) => decodeRow(table, row));
+  }
+}
+
+/** The unique index on functions.name, as opposed to any other constraint (an id clash is a bug). */
+function isNameClash(err: unknown): boolean {
+  return (
+    err instanceof Database.SqliteError &&
+    err.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    err.message.includes('functions.name')
+  );
+}
