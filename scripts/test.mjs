@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The test gate (`npm test`): type-check host and guest code, then run every test file with
-// node's test runner under tsx. `npm test -- test/api` runs only files under the given paths.
+// The test gate (`npm test`): type-check host and guest code, check for circular imports, then
+// run every test file with node's test runner under tsx. `npm test -- test/api` runs only the
+// files under the given paths (and skips the checks).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ if (args.length === 0) {
   const tsc = join('node_modules', 'typescript', 'bin', 'tsc');
   run(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.json']);
   run(process.execPath, [tsc, '--noEmit', '-p', 'src/runtime/guest/tsconfig.json']);
+  // No circular imports between modules (the layering in docs/architecture.md depends on it).
+  run(process.execPath, [join('node_modules', 'madge', 'bin', 'cli.js'), '--circular', '--no-spinner', '--extensions', 'ts', '--ts-config', 'tsconfig.json', 'src']);
 }
 
 const files = roots.flatMap((root) => collect(root, []));
