@@ -8,6 +8,7 @@
 import { SpillwayError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
 import { loadGuestCode } from './guest-code.js';
+import type { HostApi } from './host-api.js';
 import { IsolateHost } from './isolate-host.js';
 import type { HttpRequestPayload, InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome } from './types.js';
 
@@ -23,6 +24,10 @@ export interface FunctionRuntimeOptions {
   maxWarmIsolates: number;
   idleMs: number;
   maxLogBytes: number;
+  /** Host methods guest code can call (outbound fetch, KV, analytics, crypto). */
+  hostApi?: HostApi;
+  /** The `env` bindings description a function's isolate is loaded with. */
+  bindingsFor?: (ref: VersionRef) => Record<string, unknown>;
 }
 
 export interface RuntimeStats {
@@ -55,7 +60,7 @@ export class FunctionRuntime {
   /** Bundles must load before a deploy is accepted: starts a throwaway isolate and reports why it cannot serve. */
   async validate(bundle: string, plainParams: string[] | null, memoryLimitMb: number): Promise<void> {
     const guest = await loadGuestCode();
-    const host = await IsolateHost.create({ bundle, plainParams, memoryLimitMb, guest }).catch((err: unknown) => {
+    const host = await IsolateHost.create({ bundle, plainParams, memoryLimitMb, guest, hostApi: this.options.hostApi }).catch((err: unknown) => {
       if (err instanceof SpillwayError && err.code === 'FUNCTION_ERROR') {
         throw new SpillwayError('BUILD_FAILED', `The code built, but ${err.message.replace(/^The function /, 'it ')}`);
       }
@@ -143,6 +148,10 @@ export class FunctionRuntime {
       guest,
       maxLogBytes: this.options.maxLogBytes,
       filename: `${ref.functionId}.js`,
+      hostApi: this.options.hostApi,
+      functionId: ref.functionId,
+      versionId: ref.versionId,
+      bindings: this.options.bindingsFor?.(ref),
     });
     host.onDeath = () => {
       this.isolateDeaths++;

@@ -14,9 +14,16 @@ import { Readable } from 'node:stream';
 import { SpillwayError } from '../core/errors.js';
 import { ivm, type IsolatedVM } from './ivm.js';
 import type { GuestCode } from './guest-code.js';
+import { emptyHostApi, toGuestError, type HostApi, type HostCallContext } from './host-api.js';
 import type { HttpRequestPayload, InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome, LogLine } from './types.js';
 
-type Item = ['start', string, 'http', HttpRequestPayload] | ['start', string, 'call', { input: unknown }] | ['timer', number] | ['pull', string] | ['cancel', string];
+type Item =
+  | ['start', string, 'http', HttpRequestPayload]
+  | ['start', string, 'call', { input: unknown }]
+  | ['timer', number]
+  | ['pull', string]
+  | ['reply', string, number, boolean, unknown]
+  | ['cancel', string];
 
 type GuestError = { code: 'FUNCTION_ERROR' | 'BAD_RESPONSE'; name: string; message: string; stack?: string };
 
@@ -29,6 +36,7 @@ type Op =
   | ['result', string, string | undefined]
   | ['error', string, GuestError]
   | ['log', string, string, string]
+  | ['call', string, number, string, unknown]
   | ['done', string];
 
 interface BatchResult {
@@ -50,6 +58,13 @@ export interface IsolateHostOptions {
   /** Per-invocation cap on captured console output, in bytes. */
   maxLogBytes?: number;
   filename?: string;
+  /** Methods the guest may call (fetch, KV, …); none by default. */
+  hostApi?: HostApi;
+  /** Identity handed to host methods. */
+  functionId?: string;
+  versionId?: string;
+  /** Bindings description passed to the guest's `load` (becomes `env`). */
+  bindings?: Record<string, unknown>;
 }
 
 interface HostInvocation {
@@ -70,6 +85,9 @@ interface HostInvocation {
   error: SpillwayError | null;
   /** True once its start event entered the isolate. */
   started: boolean;
+  /** Aborted when the invocation ends; host calls stop their I/O on it. */
+  abort: AbortController;
+  callContext: HostCallContext;
 }
 
 let invocationCounter = 0;
@@ -92,6 +110,9 @@ export class IsolateHost {
   private readonly maxBatch: number;
   private readonly maxLogBytes: number;
   private pendingColdStartUs: number;
+  private readonly hostApi: HostApi;
+  private readonly functionId: string;
+  private readonly versionId: string;
   /** Moving average of CPU per event, ns; sizes batches. */
   private avgEventNs = 0;
   /** CPU used by batches (all invocations), in ns; the isolate's own counter also includes start-up. */
@@ -119,6 +140,9 @@ export class IsolateHost {
     this.batchBudgetMs = options.batchBudgetMs ?? 20;
     this.maxBatch = options.maxBatch ?? 1024;
     this.maxLogBytes = options.maxLogBytes ?? 64 * 1024;
+    this.hostApi = options.hostApi ?? emptyHostApi();
+    this.functionId = options.functionId ?? 'anonymous';
+    this.versionId = options.versionId ?? 'anonymous';
   }
 
   /** Starts an isolate and loads the bundle: the cold start. Throws NO_HANDLER or FUNCTION_ERROR when the bundle cannot load. */
@@ -127,6 +151,15 @@ export class IsolateHost {
     const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb });
     try {
       const context = await isolate.createContext();
+      const sync = options.hostApi?.sync ?? {};
+      await context.global.set(
+        '__spw_host_sync',
+        new ivm.Callback((method: string, args: unknown) => {
+          const fn = Object.prototype.hasOwnProperty.call(sync, method) ? sync[String(method)] : undefined;
+          if (!fn) throw new TypeError(`${String(method)} is not available.`);
+          return fn(args);
+        }),
+      );
       const guestScript = await isolate.compileScript(options.guest.source, { filename: 'spillway:guest', cachedData: options.guest.cachedData });
       await guestScript.run(context);
       guestScript.release();
@@ -142,7 +175,7 @@ export class IsolateHost {
       const load = (await spw.get('load', { reference: true })) as IsolatedVM.Reference<(p: string[] | null, env: object) => string>;
       let kind: string;
       try {
-        kind = (await load.apply(undefined, [options.plainParams, {}], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 })) as string;
+        kind = (await load.apply(undefined, [options.plainParams, options.bindings ?? {}], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 })) as string;
       } catch (err) {
         throw new SpillwayError('NO_HANDLER', `The function exports nothing Spillway can call: ${(err as Error).message}.`);
       }
@@ -171,6 +204,7 @@ export class IsolateHost {
   invoke(mode: 'call', payload: { input: unknown }, limits: InvocationLimits): InvocationHandle;
   invoke(mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }, limits: InvocationLimits): InvocationHandle {
     const id = `i${(++invocationCounter).toString(36)}`;
+    const abort = new AbortController();
     let resolveOutcome!: (o: InvocationOutcome) => void;
     let resolveMetering!: (m: InvocationMetering) => void;
     const outcome = new Promise<InvocationOutcome>((r) => (resolveOutcome = r));
@@ -192,6 +226,8 @@ export class IsolateHost {
       wallTimer: null,
       error: null,
       started: false,
+      abort,
+      callContext: { invocationId: id, functionId: this.functionId, versionId: this.versionId, signal: abort.signal },
     };
     this.pendingColdStartUs = 0;
     this.lastUsedMs = Date.now();
@@ -431,11 +467,37 @@ export class IsolateHost {
         case 'log':
           if (inv) this.appendLog(inv, op[2], op[3]);
           break;
+        case 'call':
+          if (inv) this.hostCall(inv, op[2], op[3], op[4]);
+          break;
         case 'done':
           if (inv) this.finish(inv);
           break;
       }
     }
+  }
+
+  /** Performs a guest's host call off the isolate's thread and queues its reply as an event. */
+  private hostCall(inv: HostInvocation, callId: number, method: string, args: unknown): void {
+    const fn = Object.prototype.hasOwnProperty.call(this.hostApi.async, method) ? this.hostApi.async[method] : undefined;
+    const reply = (ok: boolean, value: unknown) => {
+      if (this.invocations.has(inv.id)) this.push(['reply', inv.id, callId, ok, value]);
+    };
+    if (!fn) {
+      reply(false, { name: 'TypeError', message: `${method} is not available in this runtime.` });
+      return;
+    }
+    let result: unknown;
+    try {
+      result = fn(args, inv.callContext);
+    } catch (err) {
+      reply(false, toGuestError(err));
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => reply(true, value),
+      (err: unknown) => reply(false, toGuestError(err)),
+    );
   }
 
   private appendLog(inv: HostInvocation, level: string, message: string): void {
@@ -472,6 +534,7 @@ export class IsolateHost {
   private finish(inv: HostInvocation): void {
     if (!this.invocations.delete(inv.id)) return;
     if (inv.wallTimer) clearTimeout(inv.wallTimer);
+    inv.abort.abort(inv.error ?? new Error('the invocation ended'));
     for (const timerId of inv.timers) {
       const handle = this.hostTimers.get(timerId);
       if (handle) clearTimeout(handle);

@@ -9,6 +9,7 @@
  * waits: an invocation that awaits a timer simply has no work until the host sends the timer's
  * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
  */
+import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
 import { Headers, ReadableStream, Request, Response, TextDecoder, TextEncoder } from './web.js';
 
 type Item =
@@ -16,6 +17,7 @@ type Item =
   | ['start', string, 'call', { input: unknown }]
   | ['timer', number]
   | ['pull', string]
+  | ['reply', string, number, boolean, unknown]
   | ['cancel', string];
 
 interface HttpRequestPayload {
@@ -24,17 +26,6 @@ interface HttpRequestPayload {
   headers: Array<[string, string]>;
   body: Uint8Array | string | null;
 }
-
-type Op =
-  | ['timer', string, number, number]
-  | ['clearTimer', string, number]
-  | ['respond', string, { status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: boolean }]
-  | ['chunk', string, Uint8Array]
-  | ['end', string]
-  | ['result', string, string | undefined]
-  | ['error', string, GuestError]
-  | ['log', string, string, string]
-  | ['done', string];
 
 interface GuestError {
   code: 'FUNCTION_ERROR' | 'BAD_RESPONSE';
@@ -62,11 +53,9 @@ interface UserModule {
 
 declare const __spw_user: UserModule | undefined;
 
-const ops: Op[] = [];
 const invocations = new Map<string, Invocation>();
 const timers = new Map<number, { inv: string; fn: (...args: unknown[]) => void; args: unknown[]; repeatMs: number | null }>();
 let nextTimerId = 1;
-let current: string | null = null;
 let kind: HandlerKind | null = null;
 let target: ((...args: unknown[]) => unknown) | null = null;
 let targetThis: unknown = undefined;
@@ -89,8 +78,20 @@ function safeStringify(value: unknown): string {
 /* ------------------------------------------------------------------ globals */
 
 function currentInvocation(): string {
-  return current ?? '';
+  return state.current ?? '';
 }
+
+// A host call keeps its invocation open, like a timer.
+callHooks.begin = (inv) => {
+  const record = invocations.get(inv);
+  if (!record) return false;
+  record.pending++;
+  return true;
+};
+callHooks.end = (inv) => {
+  const record = invocations.get(inv);
+  if (record) settlePending(record);
+};
 
 function setTimer(repeat: boolean, fn: unknown, ms?: unknown, ...args: unknown[]): number {
   if (typeof fn !== 'function') throw new TypeError('The callback passed to setTimeout/setInterval must be a function.');
@@ -289,6 +290,7 @@ function cancel(id: string): void {
   record.cancelled = true;
   invocations.delete(id);
   for (const [timerId, timer] of timers) if (timer.inv === id) timers.delete(timerId);
+  dropCalls(id);
   record.pull?.();
 }
 
@@ -308,18 +310,19 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
     if (consumed > 0 && Date.now() - batchStart >= budgetMs) break;
     const owner = item[0] === 'timer' ? timers.get(item[1])?.inv ?? '' : item[1];
     globalThis.__spw.currentIndex = consumed;
-    current = owner;
+    state.current = owner;
     const t0 = Date.now();
     if (item[0] === 'start') void startInvocation(item[1], item[2], item[3]);
     else if (item[0] === 'timer') fireTimer(item[1]);
     else if (item[0] === 'pull') invocations.get(item[1])?.pull?.();
+    else if (item[0] === 'reply') settleCall(item[2], item[3], item[4]);
     else if (item[0] === 'cancel') cancel(item[1]);
     await null;
     await null;
     cpu.set(owner, (cpu.get(owner) ?? 0) + (Date.now() - t0));
     consumed++;
   }
-  current = null;
+  state.current = null;
   return { cpu: [...cpu], consumed };
 }
 
@@ -329,8 +332,8 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
  * queue before the batch's task ends), and after an interrupted batch (CPU limit), where `index`
  * says which event was running.
  */
-function drain(): { ops: Op[]; index: number } {
-  current = null;
+function drain(): { ops: typeof ops; index: number } {
+  state.current = null;
   return { ops: ops.splice(0), index: globalThis.__spw.currentIndex };
 }
 
@@ -361,7 +364,9 @@ function load(params: string[] | null, bindings: Record<string, unknown>): Handl
 
 declare global {
   // eslint-disable-next-line no-var
-  var __spw: { run: typeof run; drain: typeof drain; load: typeof load; currentIndex: number };
+  var __spw: { run: typeof run; drain: typeof drain; load: typeof load; currentIndex: number; hostCall: typeof hostCall; hostSync: typeof hostSync };
 }
 
-globalThis.__spw = { run, drain, load, currentIndex: 0 };
+// `hostCall`/`hostSync` are reachable from user code here, on purpose: they offer nothing beyond the
+// capabilities the Web APIs and bindings expose (the host decides which methods exist).
+globalThis.__spw = { run, drain, load, currentIndex: 0, hostCall, hostSync };
