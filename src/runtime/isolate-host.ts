@@ -280,7 +280,7 @@ export class IsolateHost {
    */
   private batchLimit(): number {
     if (this.avgEventNs <= 0) return this.maxBatch;
-    return Math.max(1, Math.min(this.maxBatch, Math.ceil((this.batchBudgetMs * 1e6) / this.avgEventNs) + 1));
+    return Math.max(1, Math.min(this.maxBatch, Math.floor((this.batchBudgetMs * 1e6) / this.avgEventNs)));
   }
 
   /** Puts events a batch did not reach back at the head of their queues, in order. */

@@ -10,7 +10,8 @@
  * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
  */
 import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
-import { Headers, ReadableStream, Request, Response, TextDecoder, TextEncoder } from './web.js';
+import { installCoreGlobals } from './web/core.js';
+import { installFetchGlobals, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
 
 type Item =
   | ['start', string, 'http', HttpRequestPayload]
@@ -122,13 +123,10 @@ for (const level of LOG_LEVELS) {
   };
 }
 
+installCoreGlobals(globalThis);
+installFetchGlobals(globalThis);
+
 Object.assign(globalThis, {
-  Headers,
-  Request,
-  Response,
-  ReadableStream,
-  TextEncoder,
-  TextDecoder,
   console: consoleImpl,
   setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(false, fn, ms, ...args),
   setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(true, fn, ms, ...args),
@@ -181,16 +179,16 @@ async function sendResponse(record: Invocation, value: unknown): Promise<void> {
     throw Object.assign(new TypeError(`The handler must return a Response (or a Promise of one), got ${got}.`), { spwCode: 'BAD_RESPONSE' });
   }
   const headers: Array<[string, string]> = [...value.headers];
-  const state = value._body;
-  if (state.kind !== 'stream') {
-    const body = state.kind === 'none' ? null : state.kind === 'text' ? state.text : state.bytes;
+  const body = responseBodyForHost(value);
+  if (body.kind !== 'stream') {
+    const payload = body.kind === 'none' ? null : body.kind === 'text' ? body.text : body.bytes;
     record.responded = true;
-    ops.push(['respond', record.id, { status: value.status, headers, body, stream: false }]);
+    ops.push(['respond', record.id, { status: value.status, headers, body: payload, stream: false }]);
     return;
   }
   record.responded = true;
   ops.push(['respond', record.id, { status: value.status, headers, body: null, stream: true }]);
-  const reader = state.stream.getReader();
+  const reader = body.stream.getReader();
   record.pending++;
   try {
     for (;;) {

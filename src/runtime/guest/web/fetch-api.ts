@@ -250,3 +250,16 @@ export class Response extends Body {
 }
 
 export { ReadableStream };
+
+/** Installs the Fetch API classes (Headers, Request, Response) as globals. */
+export function installFetchGlobals(g: typeof globalThis): void {
+  Object.assign(g, { Headers, Request, Response });
+}
+
+/**
+ * What the event loop needs to send a Response back to the host: its body as bytes or text, or
+ * as a stream to pull chunk by chunk. Kept next to Response so its internals stay private here.
+ */
+export function responseBodyForHost(response: Response): { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'stream'; stream: ReadableStream<Uint8Array> } {
+  return response._body;
+}
