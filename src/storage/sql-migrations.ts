@@ -4,7 +4,7 @@
  * camelCase records of ./types.ts. Keeping both in one place means the two adapters cannot drift
  * apart on a column; the contract tests round-trip every field through each of them.
  */
-import type { DeadLetterRecord, ExecutionRecord, FunctionRecord, VersionRecord } from './types.js';
+import type { AnalyticsEventRecord, DeadLetterRecord, ExecutionRecord, FunctionRecord, KvEntry, VersionRecord } from './types.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,6 +18,9 @@ export type Dialect = 'sqlite' | 'postgres';
  * - `{jsonb}`: JSON the platform shapes (config, cost, parameter names).
  * - `{seq}`: an insertion-order column, the tie-break for rows created in the same millisecond.
  *   SQLite has one already (rowid, which VACUUM renumbers without reordering).
+ * - `{bytes}`: raw bytes (key-value entries' values).
+ * - `{bytewise}`: the collation that orders text by its UTF-8 bytes (key-value keys are listed in
+ *   that order, as in Cloudflare KV). SQLite's default, BINARY, already does on a UTF-8 database.
  * - `{newest}`: the trailing index columns for newest-first listings. SQLite indexes ascending:
  *   it scans an index backwards for free, and every SQLite index ends in rowid, so
  *   `created_at, rowid` backwards is exactly `ORDER BY created_at DESC, rowid DESC`; a DESC index
@@ -95,6 +98,32 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS dead_letters_created ON dead_letters ({newest});
   `,
+  // 2: platform bindings. Binding data references its function, so it can only be written for a
+  // function that exists and goes with it in the delete's own transaction (SQLite needs
+  // `PRAGMA foreign_keys = ON` on the connection for that).
+  `
+  CREATE TABLE IF NOT EXISTS kv_entries (
+    function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+    entry_key TEXT {bytewise} NOT NULL,
+    value {bytes} NOT NULL,
+    value_type TEXT NOT NULL,
+    metadata {json},
+    expires_at {bigint},
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_id, entry_key)
+  );
+  CREATE INDEX IF NOT EXISTS kv_entries_expires ON kv_entries (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS analytics_events (
+    {seq}
+    id TEXT PRIMARY KEY,
+    function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    properties {json} NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS analytics_events_function_created ON analytics_events (function_id, {newest});
+  CREATE INDEX IF NOT EXISTS analytics_events_function_name_created ON analytics_events (function_id, name, {newest});
+  `,
 ];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {
@@ -104,6 +133,8 @@ const TOKENS: Record<Dialect, Record<string, string>> = {
     bool: 'INTEGER',
     bigint: 'INTEGER',
     real: 'REAL',
+    bytes: 'BLOB',
+    bytewise: '',
     seq: '',
     newest: 'created_at',
   },
@@ -113,6 +144,8 @@ const TOKENS: Record<Dialect, Record<string, string>> = {
     bool: 'BOOLEAN',
     bigint: 'BIGINT',
     real: 'DOUBLE PRECISION',
+    bytes: 'BYTEA',
+    bytewise: 'COLLATE "C"',
     seq: 'seq BIGINT GENERATED ALWAYS AS IDENTITY,',
     newest: 'created_at DESC, seq DESC',
   },
@@ -142,7 +175,7 @@ export function migrations(dialect: Dialect): string[][] {
  * How a field is stored. `?` marks SQL NULL as the record's `null`. `unknown` is JSON where SQL
  * NULL means `undefined`, so JSON `null` and an absent value both survive (execution input/output).
  */
-type Kind = 'text' | 'text?' | 'int' | 'bigint' | 'real?' | 'bool' | 'json' | 'json?' | 'jsonb?' | 'jsonb' | 'unknown';
+type Kind = 'text' | 'text?' | 'int' | 'bigint' | 'bigint?' | 'real?' | 'bool' | 'json' | 'json?' | 'jsonb?' | 'jsonb' | 'unknown' | 'bytes';
 
 export interface Table<T> {
   name: string;
@@ -229,6 +262,32 @@ export const DEAD_LETTERS: Table<DeadLetterRecord> = {
   },
 };
 
+export const KV_ENTRIES: Table<KvEntry> = {
+  name: 'kv_entries',
+  key: ['functionId', 'key'],
+  columns: {
+    functionId: ['function_id', 'text'],
+    key: ['entry_key', 'text'],
+    value: ['value', 'bytes'],
+    type: ['value_type', 'text'],
+    metadata: ['metadata', 'json?'],
+    expiresAt: ['expires_at', 'bigint?'],
+    updatedAt: ['updated_at', 'text'],
+  },
+};
+
+export const ANALYTICS_EVENTS: Table<AnalyticsEventRecord> = {
+  name: 'analytics_events',
+  key: ['id'],
+  columns: {
+    id: ['id', 'text'],
+    functionId: ['function_id', 'text'],
+    name: ['name', 'text'],
+    properties: ['properties', 'json'],
+    createdAt: ['created_at', 'text'],
+  },
+};
+
 type Field<T> = keyof T & string;
 
 function fields<T>(table: Table<T>): Array<Field<T>> {
@@ -270,6 +329,16 @@ export function insertParams<T>(table: Table<T>, records: readonly T[], dialect:
   return out;
 }
 
+/** `INSERT` of one record that replaces every non-key column of an existing record with the same key. */
+export function upsertSql<T>(table: Table<T>, dialect: Dialect): string {
+  const keys = new Set<string>(table.key);
+  const set = fields(table)
+    .filter((f) => !keys.has(f))
+    .map((f) => `${column(table, f)} = excluded.${column(table, f)}`);
+  const conflict = table.key.map((f) => column(table, f)).join(', ');
+  return `${insertSql(table, dialect)} ON CONFLICT (${conflict}) DO UPDATE SET ${set.join(', ')}`;
+}
+
 /** `UPDATE` replacing every non-key column of the record with the same key. */
 export function updateSql<T>(table: Table<T>, dialect: Dialect): string {
   const order = updateOrder(table);
@@ -298,6 +367,11 @@ function encode<T>(table: Table<T>, record: T, field: Field<T>, dialect: Dialect
     case 'json':
     case 'jsonb':
       return JSON.stringify(value);
+    case 'bytes': {
+      // Both drivers bind a Buffer as a BLOB/BYTEA; this one shares the caller's memory.
+      const bytes = value as Uint8Array;
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     case 'json?':
     case 'jsonb?':
       return value === null ? null : JSON.stringify(value);
@@ -324,7 +398,12 @@ export function decodeRow<T>(table: Table<T>, row: Record<string, unknown>): T {
         out[f] = Number(value);
         break;
       case 'real?':
+      case 'bigint?':
         out[f] = value === null ? null : Number(value);
+        break;
+      case 'bytes':
+        // A copy: a driver's Buffer may be a slice of a shared pool.
+        out[f] = new Uint8Array(value as Uint8Array);
         break;
       case 'bool':
         out[f] = value === true || value === 1;
@@ -351,4 +430,21 @@ export function decodeRow<T>(table: Table<T>, row: Record<string, unknown>): T {
 export function listLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return 50;
   return Math.min(1000, Math.max(0, Math.trunc(limit)));
+}
+
+/**
+ * The smallest string greater than every string that starts with `prefix`, in code point (= UTF-8
+ * byte) order, or null when there is none (the prefix is all U+10FFFF). With it a prefix listing is
+ * an index range, `prefix <= key < bound`. Expects well-formed Unicode (no lone surrogates).
+ */
+export function prefixUpperBound(prefix: string): string | null {
+  const points = Array.from(prefix, (c) => c.codePointAt(0) as number);
+  while (points.length > 0) {
+    const last = (points.pop() as number) + 1;
+    if (last > 0x10ffff) continue;
+    // The surrogate range is not text; the next code point after it is U+E000.
+    points.push(last >= 0xd800 && last <= 0xdfff ? 0xe000 : last);
+    return String.fromCodePoint(...points);
+  }
+  return null;
 }

@@ -1,11 +1,15 @@
 /**
- * The metadata store: functions, their immutable versions, executions and the dead-letter list.
+ * The metadata store: functions, their immutable versions, executions, the dead-letter list, and
+ * the data of each function's platform bindings (its key-value entries and analytics events).
  *
  * Guarantees every adapter keeps (checked by test/contract/metadata-store.contract.ts):
  * - function names are unique; a clash is reported as a fact (`'name_taken'`), never thrown;
  * - writes are durable when the returned promise resolves (a crash after that loses nothing);
  * - records come back exactly as written (JSON fields round-trip, timestamps are ISO-8601 strings);
- * - `close()` releases every connection; nothing else leaks a connection or transaction type.
+ * - `close()` releases every connection; nothing else leaks a connection or transaction type;
+ * - binding data belongs to a function: it can only be written for a function that exists, and
+ *   deleting the function deletes it in the same transaction (a write racing the delete either
+ *   lands before it and is deleted with it, or finds the function gone).
  */
 
 export type FunctionStatus = 'active' | 'inactive';
@@ -126,6 +130,71 @@ export interface ExecutionQuery {
   limit?: number;
 }
 
+/** How a key-value entry's bytes were written, so a read can give them back in the same form. */
+export type KvValueType = 'text' | 'json' | 'bytes';
+
+export interface KvEntry {
+  functionId: string;
+  /** Up to the binding's key limit; compared and listed in UTF-8 byte order. */
+  key: string;
+  /** The stored bytes (UTF-8 for `text` and `json`). */
+  value: Uint8Array;
+  type: KvValueType;
+  /** The user's metadata (a JSON value), or null when there is none. */
+  metadata: unknown;
+  /** When the entry stops existing, ms since the epoch; null for never. */
+  expiresAt: number | null;
+  updatedAt: string;
+}
+
+/** An entry as listed: everything but its value. */
+export interface KvKeyInfo {
+  key: string;
+  type: KvValueType;
+  /** Bytes of the value. */
+  size: number;
+  metadata: unknown;
+  expiresAt: number | null;
+  updatedAt: string;
+}
+
+export interface KvListQuery {
+  functionId: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys after this one (the last key of the previous page). */
+  startAfter?: string;
+  /** At most this many keys (at least 1). */
+  limit: number;
+  /** Entries expiring at or before this time (ms since the epoch) do not exist. */
+  nowMs: number;
+}
+
+export interface KvListing {
+  /** In UTF-8 byte order of their keys. */
+  keys: KvKeyInfo[];
+  /** True when no key after the last one listed matches. */
+  complete: boolean;
+}
+
+export interface AnalyticsEventRecord {
+  id: string;
+  functionId: string;
+  name: string;
+  /** A JSON object, as the function wrote it (key order kept). */
+  properties: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface AnalyticsQuery {
+  functionId: string;
+  name?: string;
+  /** Only events created at or after this ISO-8601 time. */
+  since?: string;
+  /** Newest first; at most this many (default 50, at most 1000). */
+  limit?: number;
+}
+
 export interface MetadataStore {
   /** Creates tables if missing; safe to call on every start. */
   migrate(): Promise<void>;
@@ -136,7 +205,7 @@ export interface MetadataStore {
   listFunctions(): Promise<FunctionRecord[]>;
   /** Replaces the record with the same id. */
   updateFunction(fn: FunctionRecord): Promise<'updated' | 'not_found' | 'name_taken'>;
-  /** Deletes the function and its versions; its executions stay for billing history. */
+  /** Deletes the function, its versions and its binding data; its executions stay for billing history. */
   deleteFunction(id: string): Promise<boolean>;
 
   /** Idempotent: storing a version that exists is a no-op. */
@@ -157,6 +226,24 @@ export interface MetadataStore {
   listDeadLetters(limit?: number): Promise<DeadLetterRecord[]>;
   /** Marks an entry replayed; false if it was already replayed or does not exist. */
   markDeadLetterReplayed(id: string, replayExecutionId: string, at: string): Promise<boolean>;
+
+  /** The entry, or null when it is missing or expired at `nowMs`. */
+  kvGet(functionId: string, key: string, nowMs: number): Promise<KvEntry | null>;
+  /** Creates or replaces the entry; `'function_not_found'` (nothing written) when the function does not exist. */
+  kvPut(entry: KvEntry): Promise<'stored' | 'function_not_found'>;
+  /** False when there was no such entry (an expired one not yet purged counts as there). */
+  kvDelete(functionId: string, key: string): Promise<boolean>;
+  kvList(query: KvListQuery): Promise<KvListing>;
+  /** Deletes up to `limit` entries expired at `nowMs`; returns how many went. */
+  kvPurgeExpired(nowMs: number, limit: number): Promise<number>;
+
+  /**
+   * Stores a batch of events all-or-nothing, except that events of functions that no longer exist
+   * are dropped (they were tracked just before the function was deleted). Returns how many were stored.
+   */
+  insertAnalyticsEvents(events: AnalyticsEventRecord[]): Promise<number>;
+  /** A function's events, newest first (ties: newest written first). */
+  listAnalyticsEvents(query: AnalyticsQuery): Promise<AnalyticsEventRecord[]>;
 
   close(): Promise<void>;
 }

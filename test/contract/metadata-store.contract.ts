@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type {
+  AnalyticsEventRecord,
   DeadLetterRecord,
   ExecutionRecord,
   FunctionRecord,
+  KvEntry,
   MetadataStore,
   VersionRecord,
 } from '../../src/storage/types.js';
@@ -143,6 +145,23 @@ function deadLetter(over: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
   };
 }
 
+function kvEntry(functionId: string, key: string, over: Partial<KvEntry> = {}): KvEntry {
+  return {
+    functionId,
+    key,
+    value: new TextEncoder().encode(`value of ${key}`),
+    type: 'text',
+    metadata: null,
+    expiresAt: null,
+    updatedAt: t(0),
+    ...over,
+  };
+}
+
+function event(functionId: string, over: Partial<AnalyticsEventRecord> = {}): AnalyticsEventRecord {
+  return { id: key('ev'), functionId, name: 'view', properties: { userId: 7 }, createdAt: t(0), ...over };
+}
+
 const ids = (records: Array<{ id: string }>): string[] => records.map((r) => r.id);
 
 export function metadataStoreContract(name: string, factory: MetadataStoreFactory): void {
@@ -268,6 +287,27 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
         const reborn = fnRecord({ name: fn.name });
         assert.equal(await store.createFunction(reborn), 'created');
         assert.deepEqual(await store.getFunctionByName(fn.name), reborn);
+      });
+
+      it("deletes the function's key-value entries and analytics events with it, and no one else's", async () => {
+        const fn = fnRecord();
+        const other = fnRecord();
+        await store.createFunction(fn);
+        await store.createFunction(other);
+        await store.kvPut(kvEntry(fn.id, 'k'));
+        await store.kvPut(kvEntry(other.id, 'k'));
+        assert.equal(await store.insertAnalyticsEvents([event(fn.id), event(other.id)]), 2);
+
+        assert.equal(await store.deleteFunction(fn.id), true);
+        assert.equal(await store.kvGet(fn.id, 'k', 0), null);
+        assert.deepEqual((await store.kvList({ functionId: fn.id, limit: 10, nowMs: 0 })).keys, []);
+        assert.deepEqual(await store.listAnalyticsEvents({ functionId: fn.id }), []);
+        assert.deepEqual(await store.kvGet(other.id, 'k', 0), kvEntry(other.id, 'k'));
+        assert.equal((await store.listAnalyticsEvents({ functionId: other.id })).length, 1);
+
+        // A function created again under the same id starts empty.
+        assert.equal(await store.createFunction(fn), 'created');
+        assert.equal(await store.kvGet(fn.id, 'k', 0), null);
       });
 
       it("deletes the function's versions but keeps its executions, and leaves other functions alone", async () => {
@@ -539,6 +579,205 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
         assert.equal(await store.markDeadLetterReplayed(entry.id, key('ex'), t(20)), false);
         assert.deepEqual(await store.getDeadLetter(entry.id), replayed);
         assert.equal(await store.markDeadLetterReplayed(key('dl'), key('ex'), t(30)), false);
+      });
+    });
+
+    describe('key-value entries', () => {
+      /** A function to own entries: binding data can only be written for a function that exists. */
+      async function owner(s: MetadataStore = store): Promise<string> {
+        const fn = fnRecord();
+        assert.equal(await s.createFunction(fn), 'created');
+        return fn.id;
+      }
+
+      it('stores text, JSON and bytes values with their metadata and expiry, and reads them back exactly', async () => {
+        const fnId = await owner();
+        const entries = [
+          kvEntry(fnId, 'text', { value: new TextEncoder().encode('héllo ✓ 🚀'), metadata: { tags: ['a'], n: 1.5 } }),
+          kvEntry(fnId, 'json', { type: 'json', value: new TextEncoder().encode('{"z":1,"a":[true,null]}'), expiresAt: 1_900_000_000_123 }),
+          kvEntry(fnId, 'bytes', { type: 'bytes', value: new Uint8Array([0, 255, 0, 1, 128]), metadata: 'just a string' }),
+          kvEntry(fnId, 'empty', { type: 'bytes', value: new Uint8Array(0) }),
+          kvEntry(fnId, 'big', { type: 'bytes', value: new Uint8Array(1024 * 1024).map((_, i) => i % 251) }),
+          kvEntry(fnId, 'ünïcode/key with spaces %_\\', { updatedAt: t(5) }),
+        ];
+        for (const entry of entries) assert.equal(await store.kvPut(entry), 'stored');
+        for (const entry of entries) {
+          const got = await store.kvGet(fnId, entry.key, 0);
+          assert.ok(got, entry.key);
+          assert.ok(got.value instanceof Uint8Array);
+          assert.deepEqual(got, entry);
+        }
+      });
+
+      it('replaces every field of an existing key', async () => {
+        const fnId = await owner();
+        await store.kvPut(kvEntry(fnId, 'k', { metadata: { v: 1 }, expiresAt: 5_000 }));
+        const replaced = kvEntry(fnId, 'k', { type: 'bytes', value: new Uint8Array([9]), metadata: null, expiresAt: null, updatedAt: t(9) });
+        assert.equal(await store.kvPut(replaced), 'stored');
+        assert.deepEqual(await store.kvGet(fnId, 'k', 10_000), replaced);
+      });
+
+      it('keeps each function to its own keys', async () => {
+        const a = await owner();
+        const b = await owner();
+        await store.kvPut(kvEntry(a, 'shared', { value: new Uint8Array([1]) }));
+        assert.equal(await store.kvGet(b, 'shared', 0), null);
+        await store.kvPut(kvEntry(b, 'shared', { value: new Uint8Array([2]) }));
+        assert.deepEqual((await store.kvGet(a, 'shared', 0))?.value, new Uint8Array([1]));
+        assert.equal(await store.kvDelete(b, 'shared'), true);
+        assert.deepEqual((await store.kvGet(a, 'shared', 0))?.value, new Uint8Array([1]));
+        assert.deepEqual((await store.kvList({ functionId: b, limit: 10, nowMs: 0 })).keys, []);
+      });
+
+      it("refuses an entry for a function that does not exist, as 'function_not_found'", async () => {
+        const ghost = key('fn');
+        assert.equal(await store.kvPut(kvEntry(ghost, 'k')), 'function_not_found');
+        assert.equal(await store.kvGet(ghost, 'k', 0), null);
+      });
+
+      it('returns null for a missing key and deletes a key once', async () => {
+        const fnId = await owner();
+        assert.equal(await store.kvGet(fnId, 'nothing', 0), null);
+        await store.kvPut(kvEntry(fnId, 'k'));
+        assert.equal(await store.kvDelete(fnId, 'k'), true);
+        assert.equal(await store.kvGet(fnId, 'k', 0), null);
+        assert.equal(await store.kvDelete(fnId, 'k'), false);
+      });
+
+      it('hides an entry from its expiry time on, and purges expired entries up to a limit', async () => {
+        const s = await fresh();
+        const fnId = await owner(s);
+        await s.kvPut(kvEntry(fnId, 'soon', { expiresAt: 1_000 }));
+        await s.kvPut(kvEntry(fnId, 'later', { expiresAt: 2_000 }));
+        await s.kvPut(kvEntry(fnId, 'late', { expiresAt: 2_000 }));
+        await s.kvPut(kvEntry(fnId, 'never'));
+        const listed = async (nowMs: number) => (await s.kvList({ functionId: fnId, limit: 10, nowMs })).keys.map((k) => k.key);
+
+        assert.ok(await s.kvGet(fnId, 'soon', 999));
+        assert.equal(await s.kvGet(fnId, 'soon', 1_000), null);
+        assert.deepEqual(await listed(999), ['late', 'later', 'never', 'soon']);
+        assert.deepEqual(await listed(1_000), ['late', 'later', 'never']);
+        assert.deepEqual(await listed(2_000), ['never']);
+
+        assert.equal(await s.kvPurgeExpired(1_500, 10), 1);
+        assert.equal(await s.kvPurgeExpired(5_000, 1), 1);
+        assert.equal(await s.kvPurgeExpired(5_000, 10), 1);
+        assert.equal(await s.kvPurgeExpired(5_000, 10), 0);
+        assert.ok(await s.kvGet(fnId, 'never', 1e15));
+        // Purged entries are gone, not hidden: a clock moved back cannot see them again.
+        assert.equal(await s.kvGet(fnId, 'later', 0), null);
+        assert.deepEqual(await listed(0), ['never']);
+      });
+
+      it('lists keys in UTF-8 byte order with size, type, metadata and expiry but no value', async () => {
+        const fnId = await owner();
+        const keys = ['b', 'a', 'B', 'aa', 'a/b', 'é', '中', '😀', '\uffff', 'Z', '~', '_', '%'];
+        for (const k of keys) await store.kvPut(kvEntry(fnId, k, { value: new TextEncoder().encode(k.repeat(3)), metadata: k === 'a' ? { first: true } : null, expiresAt: k === 'b' ? 9e12 : null }));
+        const byteOrder = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+        const { keys: listed, complete } = await store.kvList({ functionId: fnId, limit: 100, nowMs: 0 });
+        assert.equal(complete, true);
+        assert.deepEqual(listed.map((k) => k.key), byteOrder);
+        const a = listed.find((k) => k.key === 'a');
+        assert.deepEqual(a, { key: 'a', type: 'text', size: 3, metadata: { first: true }, expiresAt: null, updatedAt: t(0) });
+        assert.equal(listed.find((k) => k.key === 'b')?.expiresAt, 9e12);
+        assert.equal(listed.find((k) => k.key === '😀')?.size, 12);
+        assert.equal(Object.hasOwn(a ?? {}, 'value'), false);
+      });
+
+      it('lists by prefix, including prefixes with SQL wildcards and non-ASCII characters', async () => {
+        const fnId = await owner();
+        const keys = ['user:1', 'user:2', 'user:10', 'user;x', 'users', 'use', 'a%b', 'a%c', 'abc', 'a_b', 'é1', 'é2', 'ê', '\u{10FFFF}a', '\u{10FFFF}b', '\uD7FFx', '\uE000y'];
+        for (const k of keys) await store.kvPut(kvEntry(fnId, k));
+        const list = async (prefix: string) => (await store.kvList({ functionId: fnId, prefix, limit: 100, nowMs: 0 })).keys.map((k) => k.key);
+        assert.deepEqual(await list('user:'), ['user:1', 'user:10', 'user:2']);
+        assert.deepEqual(await list('user'), ['user:1', 'user:10', 'user:2', 'user;x', 'users']);
+        assert.deepEqual(await list('a%'), ['a%b', 'a%c']);
+        assert.deepEqual(await list('a_'), ['a_b']);
+        assert.deepEqual(await list('é'), ['é1', 'é2']);
+        assert.deepEqual(await list('\u{10FFFF}'), ['\u{10FFFF}a', '\u{10FFFF}b']);
+        assert.deepEqual(await list('\uD7FF'), ['\uD7FFx']);
+        assert.deepEqual(await list('nope'), []);
+        assert.equal((await list('')).length, keys.length);
+      });
+
+      it('pages through a listing after a key, saying when it is complete', async () => {
+        const fnId = await owner();
+        const keys = Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+        for (const k of [...keys].reverse()) await store.kvPut(kvEntry(fnId, k));
+        await store.kvPut(kvEntry(fnId, 'other'));
+        const seen: string[] = [];
+        let startAfter: string | undefined;
+        let pages = 0;
+        for (;;) {
+          const page = await store.kvList({ functionId: fnId, prefix: 'k', startAfter, limit: 10, nowMs: 0 });
+          pages++;
+          seen.push(...page.keys.map((k) => k.key));
+          if (page.complete) break;
+          assert.equal(page.keys.length, 10);
+          startAfter = page.keys.at(-1)?.key;
+        }
+        assert.equal(pages, 3);
+        assert.deepEqual(seen, keys);
+        // A page that ends exactly on the last key is complete.
+        const exact = await store.kvList({ functionId: fnId, prefix: 'k', startAfter: 'k14', limit: 10, nowMs: 0 });
+        assert.equal(exact.keys.length, 10);
+        assert.equal(exact.complete, true);
+      });
+    });
+
+    describe('analytics events', () => {
+      async function owner(s: MetadataStore = store): Promise<string> {
+        const fn = fnRecord();
+        assert.equal(await s.createFunction(fn), 'created');
+        return fn.id;
+      }
+
+      it('stores a batch and lists it newest first, properties exactly as written', async () => {
+        const fnId = await owner();
+        const props = { zebra: 1, apple: { nested: [1, 'two', null] }, text: 'ü ✓ 🚀 \u0000 "q"', big: 1e21 };
+        const older = event(fnId, { createdAt: t(1), properties: props });
+        const newer = event(fnId, { createdAt: t(2), name: 'click', properties: {} });
+        assert.equal(await store.insertAnalyticsEvents([newer, older]), 2);
+        const listed = await store.listAnalyticsEvents({ functionId: fnId });
+        assert.deepEqual(listed, [newer, older]);
+        assert.equal(JSON.stringify(listed[1]!.properties), JSON.stringify(props));
+      });
+
+      it('lists events of the same millisecond newest-written first, and filters by name, time and limit', async () => {
+        const fnId = await owner();
+        const other = await owner();
+        const same = Array.from({ length: 10 }, (_, i) => event(fnId, { createdAt: t(5), name: i % 2 ? 'odd' : 'even', properties: { i } }));
+        await store.insertAnalyticsEvents(same.slice(0, 4));
+        await store.insertAnalyticsEvents(same.slice(4));
+        const early = event(fnId, { createdAt: t(1), name: 'odd' });
+        await store.insertAnalyticsEvents([early, event(other, { createdAt: t(9), name: 'odd' })]);
+
+        assert.deepEqual(ids(await store.listAnalyticsEvents({ functionId: fnId })), ids([...same].reverse().concat(early)));
+        assert.deepEqual(ids(await store.listAnalyticsEvents({ functionId: fnId, name: 'odd' })), ids([...same].reverse().filter((e) => e.name === 'odd').concat(early)));
+        assert.deepEqual(ids(await store.listAnalyticsEvents({ functionId: fnId, since: t(2) })), ids([...same].reverse()));
+        assert.deepEqual(ids(await store.listAnalyticsEvents({ functionId: fnId, since: t(5), name: 'even', limit: 2 })), ids([same[8]!, same[6]!]));
+        assert.deepEqual(await store.listAnalyticsEvents({ functionId: fnId, since: t(6) }), []);
+        assert.deepEqual(await store.listAnalyticsEvents({ functionId: fnId, name: 'none' }), []);
+      });
+
+      it('drops the events of functions that do not exist and stores the rest of the batch', async () => {
+        const fnId = await owner();
+        const ghost = key('fn');
+        const kept = [event(fnId, { createdAt: t(1) }), event(fnId, { createdAt: t(2) })];
+        assert.equal(await store.insertAnalyticsEvents([kept[0]!, event(ghost), kept[1]!]), 2);
+        assert.deepEqual(await store.listAnalyticsEvents({ functionId: fnId }), [kept[1], kept[0]]);
+        assert.deepEqual(await store.listAnalyticsEvents({ functionId: ghost }), []);
+        assert.equal(await store.insertAnalyticsEvents([]), 0);
+      });
+
+      it('inserts a batch of 2000 events and limits listings to 50 by default and 1000 at most', async () => {
+        const fnId = await owner();
+        const batch = Array.from({ length: 2_000 }, (_, i) => event(fnId, { createdAt: t(i), properties: { i } }));
+        assert.equal(await store.insertAnalyticsEvents(batch), 2_000);
+        const byDefault = await store.listAnalyticsEvents({ functionId: fnId });
+        assert.equal(byDefault.length, 50);
+        assert.deepEqual(byDefault[0], batch[1_999]);
+        assert.equal((await store.listAnalyticsEvents({ functionId: fnId, limit: 5_000 })).length, 1_000);
       });
     });
 

@@ -125,7 +125,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows.map((r) => r.table_name);
     });
-    assert.deepEqual(tables, ['dead_letters', 'executions', 'functions', 'schema_migrations', 'versions']);
+    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'executions', 'functions', 'kv_entries', 'schema_migrations', 'versions']);
   });
 
   it('lets several stores migrate one new schema at once, and each sees what another acknowledged', async () => {
@@ -141,7 +141,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows[0]?.n;
     });
-    assert.equal(applied, 1);
+    assert.equal(applied, 2);
   });
 
   it('releases every pooled connection on close()', async () => {

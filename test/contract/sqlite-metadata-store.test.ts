@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { FUNCTIONS, insertParams, insertSql, migrations } from '../../src/storage/sql-migrations.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import type { ExecutionRecord, FunctionRecord } from '../../src/storage/types.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
@@ -118,6 +119,27 @@ describe('SqliteMetadataStore on disk', () => {
       assert.deepEqual(await reopened.getExecution(execution.id), execution);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('upgrades a database made before the bindings tables, keeping its functions', async () => {
+    const path = join(dir, 'v1.db');
+    const raw = new Database(path);
+    for (const statement of migrations('sqlite')[0]!) raw.exec(statement);
+    raw.pragma('user_version = 1');
+    raw.prepare(insertSql(FUNCTIONS, 'sqlite')).run(insertParams(FUNCTIONS, [fn], 'sqlite'));
+    raw.close();
+    const v1 = new SqliteMetadataStore({ path });
+    await v1.migrate();
+    try {
+      assert.deepEqual(await v1.getFunction(fn.id), fn);
+      const entry = { functionId: fn.id, key: 'k', value: new Uint8Array([1]), type: 'bytes' as const, metadata: null, expiresAt: null, updatedAt: fn.createdAt };
+      assert.equal(await v1.kvPut(entry), 'stored');
+      assert.deepEqual(await v1.kvGet(fn.id, 'k', 0), entry);
+      assert.equal(await v1.deleteFunction(fn.id), true);
+      assert.equal(await v1.kvGet(fn.id, 'k', 0), null);
+    } finally {
+      await v1.close();
     }
   });
 

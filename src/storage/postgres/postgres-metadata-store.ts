@@ -5,26 +5,35 @@
  */
 import pg from 'pg';
 import type {
+  AnalyticsEventRecord,
+  AnalyticsQuery,
   DeadLetterRecord,
   ExecutionQuery,
   ExecutionRecord,
   FunctionRecord,
+  KvEntry,
+  KvListing,
+  KvListQuery,
   MetadataStore,
   VersionRecord,
 } from '../types.js';
 import {
+  ANALYTICS_EVENTS,
   DEAD_LETTERS,
   EXECUTIONS,
   FUNCTIONS,
+  KV_ENTRIES,
   VERSIONS,
   decodeRow,
   insertParams,
   insertSql,
   listLimit,
   migrations,
+  prefixUpperBound,
   selectList,
   updateParams,
   updateSql,
+  upsertSql,
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
 
@@ -78,7 +87,27 @@ const SQL = {
     `SELECT ${selectList(DEAD_LETTERS)} FROM dead_letters ORDER BY created_at DESC, seq DESC LIMIT $1`,
   markDeadLetterReplayed:
     'UPDATE dead_letters SET replay_execution_id = $1, replayed_at = $2 WHERE id = $3 AND replayed_at IS NULL',
+  kvGet:
+    `SELECT ${selectList(KV_ENTRIES)} FROM kv_entries WHERE function_id = $1 AND entry_key = $2 ` +
+    'AND (expires_at IS NULL OR expires_at > $3)',
+  kvPut: upsertSql(KV_ENTRIES, D),
+  kvDelete: 'DELETE FROM kv_entries WHERE function_id = $1 AND entry_key = $2',
+  kvPurgeExpired:
+    'DELETE FROM kv_entries WHERE ctid IN (SELECT ctid FROM kv_entries WHERE expires_at <= $1 LIMIT $2)',
+  // One statement for the whole batch (five arrays, however many events); events whose function
+  // is gone are filtered out rather than failing the batch on the foreign key.
+  insertAnalyticsEvents:
+    `INSERT INTO analytics_events (${selectList(ANALYTICS_EVENTS)}) ` +
+    'SELECT e.id, e.function_id, e.name, e.properties::json, e.created_at ' +
+    'FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ' +
+    'WITH ORDINALITY AS e (id, function_id, name, properties, created_at, n) ' +
+    'WHERE EXISTS (SELECT 1 FROM functions f WHERE f.id = e.function_id) ORDER BY e.n',
 } as const;
+
+/** Columns of a key listing, in the order kvList reads them. */
+const KV_KEY_COLUMNS = 'entry_key, value_type, octet_length(value) AS size, metadata, expires_at, updated_at';
+/** PostgreSQL's foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export class PostgresMetadataStore implements MetadataStore {
   private readonly pool: pg.Pool;
@@ -237,6 +266,100 @@ export class PostgresMetadataStore implements MetadataStore {
   async markDeadLetterReplayed(id: string, replayExecutionId: string, at: string): Promise<boolean> {
     const { rowCount } = await this.run(SQL.markDeadLetterReplayed, [replayExecutionId, at, id]);
     return (rowCount ?? 0) > 0;
+  }
+
+  async kvGet(functionId: string, key: string, nowMs: number): Promise<KvEntry | null> {
+    return this.one(KV_ENTRIES, SQL.kvGet, [functionId, key, nowMs]);
+  }
+
+  async kvPut(entry: KvEntry): Promise<'stored' | 'function_not_found'> {
+    try {
+      await this.run(SQL.kvPut, insertParams(KV_ENTRIES, [entry], D));
+      return 'stored';
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === FOREIGN_KEY_VIOLATION) return 'function_not_found';
+      throw err;
+    }
+  }
+
+  async kvDelete(functionId: string, key: string): Promise<boolean> {
+    const { rowCount } = await this.run(SQL.kvDelete, [functionId, key]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async kvList(query: KvListQuery): Promise<KvListing> {
+    const params: unknown[] = [query.functionId, query.nowMs];
+    const where = ['function_id = $1', '(expires_at IS NULL OR expires_at > $2)'];
+    const add = (condition: string, value: unknown) => {
+      params.push(value);
+      where.push(`${condition} $${params.length}`);
+    };
+    if (query.prefix) {
+      add('entry_key >=', query.prefix);
+      const bound = prefixUpperBound(query.prefix);
+      if (bound !== null) add('entry_key <', bound);
+    }
+    if (query.startAfter !== undefined) add('entry_key >', query.startAfter);
+    const limit = Math.max(1, Math.trunc(query.limit));
+    params.push(limit + 1);
+    const sql =
+      `SELECT ${KV_KEY_COLUMNS} FROM kv_entries WHERE ${where.join(' AND ')} ` +
+      `ORDER BY entry_key LIMIT $${params.length}`;
+    const { rows } = await this.run(sql, params);
+    return {
+      keys: rows.slice(0, limit).map((row) => ({
+        key: row.entry_key as string,
+        type: row.value_type as KvEntry['type'],
+        size: Number(row.size),
+        metadata: row.metadata === null ? null : JSON.parse(row.metadata as string),
+        expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        updatedAt: row.updated_at as string,
+      })),
+      complete: rows.length <= limit,
+    };
+  }
+
+  async kvPurgeExpired(nowMs: number, limit: number): Promise<number> {
+    const { rowCount } = await this.run(SQL.kvPurgeExpired, [nowMs, Math.max(0, Math.trunc(limit))]);
+    return rowCount ?? 0;
+  }
+
+  async insertAnalyticsEvents(events: AnalyticsEventRecord[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const columns: string[][] = [[], [], [], [], []];
+    for (const e of events) {
+      columns[0]!.push(e.id);
+      columns[1]!.push(e.functionId);
+      columns[2]!.push(e.name);
+      columns[3]!.push(JSON.stringify(e.properties));
+      columns[4]!.push(e.createdAt);
+    }
+    try {
+      return (await this.run(SQL.insertAnalyticsEvents, columns)).rowCount ?? 0;
+    } catch (err) {
+      // A function deleted between the EXISTS check and the foreign key's: once more, and the
+      // check now sees it gone.
+      if ((err as { code?: unknown } | null)?.code !== FOREIGN_KEY_VIOLATION) throw err;
+      return (await this.run(SQL.insertAnalyticsEvents, columns)).rowCount ?? 0;
+    }
+  }
+
+  async listAnalyticsEvents(query: AnalyticsQuery): Promise<AnalyticsEventRecord[]> {
+    const params: unknown[] = [query.functionId];
+    const where = ['function_id = $1'];
+    if (query.name !== undefined) {
+      params.push(query.name);
+      where.push(`name = $${params.length}`);
+    }
+    if (query.since !== undefined) {
+      params.push(query.since);
+      where.push(`created_at >= $${params.length}`);
+    }
+    params.push(listLimit(query.limit));
+    const sql =
+      `SELECT ${selectList(ANALYTICS_EVENTS)} FROM analytics_events WHERE ${where.join(' AND ')} ` +
+      `ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`;
+    return this.all(ANALYTICS_EVENTS, sql, params);
   }
 
   async close(): Promise<void> {

@@ -6,26 +6,35 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  AnalyticsEventRecord,
+  AnalyticsQuery,
   DeadLetterRecord,
   ExecutionQuery,
   ExecutionRecord,
   FunctionRecord,
+  KvEntry,
+  KvListing,
+  KvListQuery,
   MetadataStore,
   VersionRecord,
 } from '../types.js';
 import {
+  ANALYTICS_EVENTS,
   DEAD_LETTERS,
   EXECUTIONS,
   FUNCTIONS,
+  KV_ENTRIES,
   VERSIONS,
   decodeRow,
   insertParams,
   insertSql,
   listLimit,
   migrations,
+  prefixUpperBound,
   selectList,
   updateParams,
   updateSql,
+  upsertSql,
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
 
@@ -57,7 +66,21 @@ const SQL = {
     `SELECT ${selectList(DEAD_LETTERS)} FROM dead_letters ORDER BY created_at DESC, rowid DESC LIMIT ?`,
   markDeadLetterReplayed:
     'UPDATE dead_letters SET replay_execution_id = ?, replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
+  kvGet:
+    `SELECT ${selectList(KV_ENTRIES)} FROM kv_entries WHERE function_id = ? AND entry_key = ? ` +
+    'AND (expires_at IS NULL OR expires_at > ?)',
+  kvPut: upsertSql(KV_ENTRIES, D),
+  kvDelete: 'DELETE FROM kv_entries WHERE function_id = ? AND entry_key = ?',
+  kvPurgeExpired:
+    'DELETE FROM kv_entries WHERE rowid IN (SELECT rowid FROM kv_entries WHERE expires_at <= ? LIMIT ?)',
+  // Drops the event when its function is gone instead of failing the batch on the foreign key.
+  insertAnalyticsEvent:
+    `INSERT INTO analytics_events (${selectList(ANALYTICS_EVENTS)}) ` +
+    'SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM functions WHERE id = ?)',
 } as const;
+
+/** Columns of a key listing, in the order kvList reads them. */
+const KV_KEY_COLUMNS = 'entry_key, value_type, length(value) AS size, metadata, expires_at, updated_at';
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
@@ -71,6 +94,8 @@ export class SqliteMetadataStore implements MetadataStore {
     // In WAL mode NORMAL skips the fsync at commit, so a power cut can lose writes we already
     // acknowledged; FULL syncs the WAL on every commit.
     this.db.pragma('synchronous = FULL');
+    // Binding data references its function (ON DELETE CASCADE); SQLite enforces that only when asked.
+    this.db.pragma('foreign_keys = ON');
   }
 
   async migrate(): Promise<void> {
@@ -194,6 +219,90 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async markDeadLetterReplayed(id: string, replayExecutionId: string, at: string): Promise<boolean> {
     return this.stmt(SQL.markDeadLetterReplayed).run(replayExecutionId, at, id).changes > 0;
+  }
+
+  async kvGet(functionId: string, key: string, nowMs: number): Promise<KvEntry | null> {
+    return this.one(KV_ENTRIES, SQL.kvGet, [functionId, key, nowMs]);
+  }
+
+  async kvPut(entry: KvEntry): Promise<'stored' | 'function_not_found'> {
+    try {
+      this.stmt(SQL.kvPut).run(insertParams(KV_ENTRIES, [entry], D));
+      return 'stored';
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'function_not_found';
+      throw err;
+    }
+  }
+
+  async kvDelete(functionId: string, key: string): Promise<boolean> {
+    return this.stmt(SQL.kvDelete).run(functionId, key).changes > 0;
+  }
+
+  async kvList(query: KvListQuery): Promise<KvListing> {
+    const where = ['function_id = ?', '(expires_at IS NULL OR expires_at > ?)'];
+    const params: unknown[] = [query.functionId, query.nowMs];
+    if (query.prefix) {
+      where.push('entry_key >= ?');
+      params.push(query.prefix);
+      const bound = prefixUpperBound(query.prefix);
+      if (bound !== null) {
+        where.push('entry_key < ?');
+        params.push(bound);
+      }
+    }
+    if (query.startAfter !== undefined) {
+      where.push('entry_key > ?');
+      params.push(query.startAfter);
+    }
+    const limit = Math.max(1, Math.trunc(query.limit));
+    params.push(limit + 1);
+    const sql = `SELECT ${KV_KEY_COLUMNS} FROM kv_entries WHERE ${where.join(' AND ')} ORDER BY entry_key LIMIT ?`;
+    const rows = this.stmt(sql).all(params) as Row[];
+    return {
+      keys: rows.slice(0, limit).map((row) => ({
+        key: row.entry_key as string,
+        type: row.value_type as KvEntry['type'],
+        size: Number(row.size),
+        metadata: row.metadata === null ? null : JSON.parse(row.metadata as string),
+        expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        updatedAt: row.updated_at as string,
+      })),
+      complete: rows.length <= limit,
+    };
+  }
+
+  async kvPurgeExpired(nowMs: number, limit: number): Promise<number> {
+    return this.stmt(SQL.kvPurgeExpired).run(nowMs, Math.max(0, Math.trunc(limit))).changes;
+  }
+
+  async insertAnalyticsEvents(events: AnalyticsEventRecord[]): Promise<number> {
+    const insert = this.stmt(SQL.insertAnalyticsEvent);
+    return this.db.transaction(() => {
+      let stored = 0;
+      for (const event of events) {
+        stored += insert.run([...insertParams(ANALYTICS_EVENTS, [event], D), event.functionId]).changes;
+      }
+      return stored;
+    })();
+  }
+
+  async listAnalyticsEvents(query: AnalyticsQuery): Promise<AnalyticsEventRecord[]> {
+    const where = ['function_id = ?'];
+    const params: unknown[] = [query.functionId];
+    if (query.name !== undefined) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
+    if (query.since !== undefined) {
+      where.push('created_at >= ?');
+      params.push(query.since);
+    }
+    params.push(listLimit(query.limit));
+    const sql =
+      `SELECT ${selectList(ANALYTICS_EVENTS)} FROM analytics_events WHERE ${where.join(' AND ')} ` +
+      'ORDER BY created_at DESC, rowid DESC LIMIT ?';
+    return this.all(ANALYTICS_EVENTS, sql, params);
   }
 
   async close(): Promise<void> {
