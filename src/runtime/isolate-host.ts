@@ -301,11 +301,13 @@ export class IsolateHost {
     const cpuBefore = this.isolate.cpuTime;
     let result: BatchResult;
     try {
-      result = await this.runRef.apply(undefined, [items, this.batchBudgetMs], {
-        arguments: { copy: true },
-        result: { copy: true, promise: true },
-        timeout: this.entryLimitMs(),
-      });
+      result = await this.whileAlive(
+        this.runRef.apply(undefined, [items, this.batchBudgetMs], {
+          arguments: { copy: true },
+          result: { copy: true, promise: true },
+          timeout: this.entryLimitMs(),
+        }),
+      );
     } catch (err) {
       this.onBatchError(err as Error, items, cpuBefore);
       return;
@@ -325,6 +327,23 @@ export class IsolateHost {
     this.attributeCpu(result.cpu, deltaNs, items.slice(0, result.consumed));
     this.applyOps(drained.ops);
     this.enforceCpuLimits();
+  }
+
+  /**
+   * Settles with `work`, or rejects as soon as isolated-vm disposes the isolate under it. On Node 24
+   * (isolated-vm 6.2) an isolate disposed for exceeding its memory limit leaves the pending
+   * `apply()` promise unsettled forever (measured: disposed, never rejected); this turns that
+   * into the memory-limit failure it is. The check is a flag read every 25 ms, only while a batch
+   * runs.
+   */
+  private whileAlive<T>(work: Promise<T>): Promise<T> {
+    let poll: NodeJS.Timeout | undefined;
+    const disposed = new Promise<never>((_, reject) => {
+      poll = setInterval(() => {
+        if (this.isolate.isDisposed) reject(new Error('Isolate was disposed during execution due to memory limit'));
+      }, 25);
+    });
+    return Promise.race([work, disposed]).finally(() => clearInterval(poll));
   }
 
   /**

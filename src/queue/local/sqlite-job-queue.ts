@@ -7,7 +7,8 @@
  * the earliest delayed or leased row, or at its deadline; jobs enqueued by another process on the
  * same file are noticed by a light real-time fallback poll.
  */
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from '../../storage/sqlite/driver.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Delivery, JobMessage, JobQueue, QueueDepth, ReceiveOptions } from '../types.js';
 
@@ -36,19 +37,19 @@ interface DepthRow {
 }
 
 export class SqliteJobQueue implements JobQueue {
-  private readonly db: Database.Database;
+  private readonly db: BetterSqlite3.Database;
   private readonly clock: Clock;
   /** Wake-ups of the receives currently waiting; called on enqueue and close. */
   private readonly waiters = new Set<() => void>();
   private closed = false;
 
-  private readonly insertStmt: Database.Statement<[string, number, number, number]>;
-  private readonly selectReadyStmt: Database.Statement<[{ now: number; max: number }], JobRow>;
-  private readonly leaseStmt: Database.Statement<[number, number]>;
-  private readonly deleteStmt: Database.Statement<[number]>;
-  private readonly extendStmt: Database.Statement<[number, number, number]>;
-  private readonly nextDueStmt: Database.Statement<[], { due: number | null }>;
-  private readonly depthStmt: Database.Statement<[{ now: number }], DepthRow>;
+  private readonly insertStmt: BetterSqlite3.Statement<[string, number, number, number]>;
+  private readonly selectReadyStmt: BetterSqlite3.Statement<[{ now: number; max: number }], JobRow>;
+  private readonly leaseStmt: BetterSqlite3.Statement<[number, number]>;
+  private readonly deleteStmt: BetterSqlite3.Statement<[number]>;
+  private readonly extendStmt: BetterSqlite3.Statement<[number, number, number]>;
+  private readonly nextDueStmt: BetterSqlite3.Statement<[], { due: number | null }>;
+  private readonly depthStmt: BetterSqlite3.Statement<[{ now: number }], DepthRow>;
   private readonly takeTx: (now: number, leaseUntil: number, max: number) => Delivery[];
 
   constructor(options: SqliteJobQueueOptions) {

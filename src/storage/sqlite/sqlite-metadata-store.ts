@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from './driver.js';
 import type {
   AnalyticsEventRecord,
   AnalyticsQuery,
@@ -83,9 +84,9 @@ const SQL = {
 const KV_KEY_COLUMNS = 'entry_key, value_type, length(value) AS size, metadata, expires_at, updated_at';
 
 export class SqliteMetadataStore implements MetadataStore {
-  private readonly db: Database.Database;
+  private readonly db: BetterSqlite3.Database;
   /** Prepared statements by SQL text; preparing is lazy because the tables exist only after migrate(). */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
   constructor(options: SqliteMetadataStoreOptions) {
     if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
@@ -310,7 +311,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (this.db.open) this.db.close();
   }
 
-  private stmt(sql: string): Database.Statement {
+  private stmt(sql: string): BetterSqlite3.Statement {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
