@@ -14,6 +14,7 @@ import { PlatformEvents } from './core/events.js';
 import type { Config } from './config/config.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
+import { NpmInstaller } from './deploy/npm-deps.js';
 import { FunctionService } from './functions/function-service.js';
 import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
 import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
@@ -65,7 +66,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const runtime = new FunctionRuntime({ blobs, maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES, idleMs: config.SPILLWAY_ISOLATE_IDLE_MS, maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES });
   const events = new PlatformEvents();
-  const functions = new FunctionService(store, blobs, runtime);
+  const npm = new NpmInstaller({
+    dir: join(config.SPILLWAY_DATA_DIR, 'npm'),
+    timeoutMs: config.SPILLWAY_NPM_INSTALL_TIMEOUT_MS,
+    maxBytes: config.SPILLWAY_NPM_MAX_INSTALL_BYTES,
+    registry: config.SPILLWAY_NPM_REGISTRY,
+  });
+  const functions = new FunctionService(store, blobs, runtime, npm);
   const executions = new ExecutionService(store, queue, clock);
   const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'));
   const worker = new ExecutionWorker({

@@ -26,6 +26,9 @@ export const CONFIG_SCHEMA = {
   SPILLWAY_MAX_WARM_ISOLATES: { schema: int(1, 100_000).default(5000), description: 'Warm isolates kept; the least recently used idle one is disposed past this.' },
   SPILLWAY_ISOLATE_IDLE_MS: { schema: int(1000, 86_400_000).default(15 * 60_000), description: 'An isolate idle this long is disposed.' },
   SPILLWAY_MAX_LOG_BYTES: { schema: int(1024, 10 * 1024 * 1024).default(64 * 1024), description: 'Console output kept per invocation, bytes.' },
+  SPILLWAY_NPM_INSTALL_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), description: "Longest an npm install of a function's package.json dependencies may run at deploy before it is stopped, ms." },
+  SPILLWAY_NPM_MAX_INSTALL_BYTES: { schema: int(1024 * 1024, 10 * 1024 * 1024 * 1024).default(256 * 1024 * 1024), description: "Largest node_modules one dependency set may install to, bytes." },
+  SPILLWAY_NPM_REGISTRY: { schema: z.string().url().optional(), description: "npm registry URL for function dependencies; default: npm's own configuration." },
   SPILLWAY_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), description: 'Server log level (JSON logs on stdout).' },
 } as const;
 

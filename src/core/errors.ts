@@ -28,6 +28,11 @@ export const ERROR_CATALOGUE = {
     meaning: 'The function code did not bundle: a syntax error, a TypeScript error esbuild cannot strip, or a missing import.',
     fix: 'Fix the code at the file, line and column the message gives, then deploy again.',
   },
+  DEPENDENCY_INSTALL_FAILED: {
+    status: 400,
+    meaning: "npm refused the function's `package.json` dependencies (an unknown package or version, a version conflict), or they install to more than SPILLWAY_NPM_MAX_INSTALL_BYTES. The message carries npm's reason.",
+    fix: 'Fix the package name or version npm names, depend on fewer or smaller packages, or raise SPILLWAY_NPM_MAX_INSTALL_BYTES.',
+  },
   NO_HANDLER: {
     status: 400,
     meaning: 'The code bundles, but exports nothing Spillway can call.',
@@ -103,10 +108,20 @@ export const ERROR_CATALOGUE = {
     meaning: 'The isolate running the function failed for a reason other than memory (for example it was disposed while the call was in flight).',
     fix: 'Retry the call; if it keeps happening, report it with the execution id.',
   },
+  DEPENDENCY_REGISTRY_UNREACHABLE: {
+    status: 502,
+    meaning: "npm could not reach the package registry while installing the function's `package.json` dependencies; nothing was cached.",
+    fix: 'Deploy again; if it persists, check the server can reach the registry (SPILLWAY_NPM_REGISTRY, or npm\'s own configuration).',
+  },
   INTERNAL: {
     status: 500,
     meaning: 'A platform fault, not caused by the request.',
     fix: 'Retry; if it persists, report it with the request id from the logs.',
+  },
+  DEPENDENCY_INSTALL_TIMEOUT: {
+    status: 504,
+    meaning: "npm did not finish installing the function's `package.json` dependencies within SPILLWAY_NPM_INSTALL_TIMEOUT_MS and was stopped; nothing was cached.",
+    fix: 'Deploy again (a slow registry), depend on fewer packages, or raise SPILLWAY_NPM_INSTALL_TIMEOUT_MS.',
   },
   TIMEOUT: {
     status: 504,

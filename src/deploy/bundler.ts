@@ -6,18 +6,31 @@
  * The bundle is an IIFE that assigns the entry's exports to `__spw_user`. A plain script that
  * exports nothing (seed 001's `function add(a, b) { … }`) gets its function exported as
  * `__spw_plain`, found with acorn on the type-stripped source.
+ *
+ * npm packages: a `package.json` among the files with `dependencies` is installed by
+ * ./npm-deps.ts, and bare imports resolve from that install with the conditions Workers code is
+ * published for (`workerd`, `worker`, `browser`). Everything a bundle takes from the disk must
+ * lie inside that install's `node_modules`; Node built-ins are refused, naming the import.
  */
 import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { posix, sep } from 'node:path';
 import { Parser, type Node as AcornNode } from 'acorn';
-import { build, transform, type Message, type Plugin } from 'esbuild';
+import { build, transform, type BuildOptions, type Message, type OnResolveArgs, type OnResolveResult, type Plugin, type PluginBuild } from 'esbuild';
 import { SpillwayError } from '../core/errors.js';
+import { readDependencies, type InstalledDependencies, type NpmInstaller } from './npm-deps.js';
 
 export interface SourceFiles {
   /** File path (relative, forward slashes) → contents. */
   files: Record<string, string>;
   /** Entry file; default: the only file, or index.ts / index.js / index.mjs. */
   entry?: string;
+}
+
+export interface BundleOptions {
+  /** Installs `package.json` dependencies; without it, a function that declares some is refused. */
+  npm?: NpmInstaller;
 }
 
 export interface BundleResult {
@@ -29,6 +42,8 @@ export interface BundleResult {
   sourceJson: string;
   codeLength: number;
   plainParams: string[] | null;
+  /** The npm dependency set the bundle was built with, if any. */
+  dependencies: { key: string; packages: Record<string, string>; reused: boolean } | null;
 }
 
 const LOADERS: Record<string, 'ts' | 'tsx' | 'js' | 'jsx' | 'json' | 'text'> = {
@@ -69,7 +84,17 @@ function pickEntry(files: Record<string, string>, entry?: string): string {
     if (!(clean in files)) throw new SpillwayError('VALIDATION_FAILED', `entry: "${entry}" is not one of the uploaded files (${names.join(', ')}).`);
     return clean;
   }
-  if (names.length === 1) return names[0];
+  const sources = names.filter((n) => n !== 'package.json' && n !== 'package-lock.json');
+  if (sources.length === 1) return sources[0];
+  // package.json's own "main" (or "module") names the entry, as in any npm project.
+  if ('package.json' in files) {
+    const pkg = JSON.parse(files['package.json']) as { main?: unknown; module?: unknown };
+    for (const field of [pkg.module, pkg.main]) {
+      if (typeof field !== 'string') continue;
+      const clean = posix.normalize(field.replace(/^\.\//, ''));
+      if (clean in files) return clean;
+    }
+  }
   const found = ENTRY_CANDIDATES.find((c) => c in files);
   if (!found) throw new SpillwayError('VALIDATION_FAILED', `entry: several files were uploaded and none is named ${ENTRY_CANDIDATES.join(', ')}; say which one is the entry.`);
   return found;
@@ -92,16 +117,70 @@ function buildError(messages: Message[]): SpillwayError {
   });
 }
 
-/** esbuild plugin serving the uploaded files from memory; bare (npm) imports are refused for now. */
-function virtualFiles(files: Record<string, string>): Plugin {
+/** Marks resolutions the plugin asks esbuild for itself, so it does not intercept them again. */
+const INNER = Symbol('spillway-inner-resolve');
+
+function refuse(text: string): OnResolveResult {
+  return { errors: [{ text }] };
+}
+
+function isInside(path: string, root: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  return real === root || real.startsWith(root + sep);
+}
+
+/**
+ * esbuild plugin serving the uploaded files from memory and, when the function declares npm
+ * dependencies, resolving bare imports from their install, confined to its `node_modules`.
+ */
+function virtualFiles(files: Record<string, string>, deps: InstalledDependencies | null, declared: string[]): Plugin {
+  const root = deps ? realpathSync(deps.nodeModules) : '';
+
+  const resolvePackage = async (b: PluginBuild, args: OnResolveArgs, resolveDir: string): Promise<OnResolveResult | undefined> => {
+    const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+    const builtin = args.path.startsWith('node:') || isBuiltin(args.path);
+    if (!deps) {
+      if (builtin) return refuse(`Cannot import "${args.path}": it is a Node.js built-in module, and functions run on Web APIs (see docs/handler-contract.md).`);
+      return refuse(`Cannot import "${args.path}": npm packages are bundled only when declared in a package.json among the uploaded files ("dependencies": { "${name}": "<version>" }); see docs/handler-contract.md.`);
+    }
+    if (args.path.startsWith('node:')) return refuse(`Cannot import "${args.path}": it is a Node.js built-in module, and functions run on Web APIs, not Node's.`);
+    const r = await b.resolve(args.path, { kind: args.kind, resolveDir, importer: args.importer, pluginData: INNER });
+    if (r.errors.length > 0) {
+      // A package of the same name as a built-in ("buffer", "events") is fine when installed; otherwise say what it is.
+      if (builtin) return refuse(`Cannot import "${args.path}": it is a Node.js built-in module, and functions run on Web APIs, not Node's; use a package that works in Workers or browsers.`);
+      return refuse(`Cannot import "${args.path}": no installed package provides it (package.json declares ${declared.map((d) => `"${d}"`).join(', ')}).`);
+    }
+    return confine(args.path, r);
+  };
+
+  const confine = (request: string, r: OnResolveResult & { path?: string; namespace?: string }): OnResolveResult | undefined => {
+    // A module disabled by a package's "browser" map ("fs": false): esbuild's own resolution makes it an empty module.
+    if (r.namespace === '') return undefined;
+    if (r.namespace !== 'file' || !r.path) return r;
+    if (!isInside(r.path, root)) return refuse(`Cannot import "${request}": it resolves outside the function's installed packages; a bundle may only read its own files and its node_modules.`);
+    return r;
+  };
+
   return {
     name: 'spillway-virtual-files',
     setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === INNER) return undefined;
         if (args.kind === 'entry-point') return { path: args.path, namespace: 'spw' };
-        if (!args.path.startsWith('.') && !args.path.startsWith('/')) {
-          return { errors: [{ text: `Cannot import "${args.path}": npm packages are not bundled at deploy yet; upload the code as files and import it relatively.` }] };
+        const bare = !args.path.startsWith('.') && !args.path.startsWith('/');
+        if (args.namespace !== 'spw') {
+          // An import inside an installed package.
+          if (bare) return resolvePackage(b, args, args.resolveDir);
+          const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: INNER });
+          if (r.errors.length > 0) return { errors: r.errors };
+          return confine(args.path, r);
         }
+        if (bare) return resolvePackage(b, args, deps?.dir ?? '');
         const base = args.path.startsWith('/') ? args.path.slice(1) : posix.join(posix.dirname(args.importer), args.path);
         for (const suffix of RESOLVE_SUFFIXES) {
           const candidate = posix.normalize(base + suffix);
@@ -165,8 +244,9 @@ async function analyzeEntry(path: string, source: string): Promise<EntryShape> {
 }
 
 /** Bundles uploaded source into a version; throws BUILD_FAILED or NO_HANDLER with the place and the fix. */
-export async function bundle(input: SourceFiles): Promise<BundleResult> {
+export async function bundle(input: SourceFiles, options: BundleOptions = {}): Promise<BundleResult> {
   const files = normalize(input.files);
+  const declared = readDependencies(files);
   const entry = pickEntry(files, input.entry);
   const codeLength = Object.values(files).reduce((n, s) => n + s.length, 0);
 
@@ -197,9 +277,15 @@ export async function bundle(input: SourceFiles): Promise<BundleResult> {
     sources[entry] = `${files[entry]}\n;export { ${chosen.name} as __spw_plain };\n`;
   }
 
+  let installed: InstalledDependencies | null = null;
+  if (declared) {
+    if (!options.npm) throw new SpillwayError('DEPENDENCY_INSTALL_FAILED', 'package.json declares dependencies, but this server does not install npm packages; upload the code as files instead.');
+    installed = await options.npm.install(declared);
+  }
+
   let code: string;
   try {
-    const result = await build({
+    const buildOptions: BuildOptions & { write: false } = {
       entryPoints: [entry],
       bundle: true,
       format: 'iife',
@@ -209,8 +295,21 @@ export async function bundle(input: SourceFiles): Promise<BundleResult> {
       write: false,
       logLevel: 'silent',
       sourcemap: false,
-      plugins: [virtualFiles(sources)],
-    });
+      plugins: [virtualFiles(sources, installed, declared ? Object.keys(declared.dependencies) : [])],
+    };
+    if (installed) {
+      Object.assign(buildOptions, {
+        // What Workers-targeting packages publish for; never Node's entry points.
+        platform: 'browser',
+        conditions: ['workerd', 'worker', 'browser'],
+        mainFields: ['browser', 'module', 'main'],
+        // Libraries branch on it; Workers bundlers define it the same way.
+        define: { 'process.env.NODE_ENV': '"production"' },
+        // Error locations inside packages read "node_modules/…", not the server's folders.
+        absWorkingDir: installed.dir,
+      });
+    }
+    const result = await build(buildOptions);
     code = result.outputFiles[0].text;
   } catch (err) {
     const e = err as { errors?: Message[] };
@@ -225,5 +324,6 @@ export async function bundle(input: SourceFiles): Promise<BundleResult> {
     sourceJson: JSON.stringify({ entry, files: sortedFiles }),
     codeLength,
     plainParams,
+    dependencies: declared && installed ? { key: declared.key, packages: declared.dependencies, reused: installed.reused } : null,
   };
 }

@@ -7,6 +7,7 @@ import { SpillwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { BlobStore } from '../blobs/types.js';
 import { bundle, type BundleResult } from '../deploy/bundler.js';
+import type { NpmInstaller } from '../deploy/npm-deps.js';
 import { determineTier } from '../executions/cost.js';
 import { LIMITS, type CreateFunctionBody, type UpdateFunctionBody } from '../protocol/schemas.js';
 import type { FunctionRuntime } from '../runtime/function-runtime.js';
@@ -29,6 +30,8 @@ export class FunctionService {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly runtime: FunctionRuntime,
+    /** Installs functions' package.json dependencies at deploy; without it they are refused. */
+    private readonly npm?: NpmInstaller,
   ) {}
 
   /** Finds a function by id or by name; 404 otherwise. */
@@ -136,7 +139,7 @@ export class FunctionService {
   }
 
   private async build(files: Record<string, string>, entry: string | undefined, config: FunctionConfig): Promise<BundleResult> {
-    const built = await bundle({ files, entry });
+    const built = await bundle({ files, entry }, { npm: this.npm });
     await this.runtime.validate(built.code, built.plainParams, config.memoryLimitMb);
     return built;
   }
