@@ -19,7 +19,10 @@ import { FunctionService } from './functions/function-service.js';
 import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
 import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
 import type { JobQueue } from './queue/types.js';
+import { ANALYTICS_BINDING, AnalyticsSink, analyticsHostApi } from './runtime/capabilities/analytics.js';
+import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
 import { FunctionRuntime } from './runtime/function-runtime.js';
+import { composeHostApi } from './runtime/host-api.js';
 import { PostgresMetadataStore } from './storage/postgres/postgres-metadata-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import type { MetadataStore } from './storage/types.js';
@@ -31,6 +34,10 @@ export interface Platform {
   queue: JobQueue;
   blobs: BlobStore;
   runtime: FunctionRuntime;
+  /** Each function's key-value store (Platform.db, env.KV, /api/functions/:id/kv). */
+  kv: KvService;
+  /** Each function's analytics events (Platform.analytics, env.ANALYTICS, /api/functions/:id/analytics). */
+  analytics: AnalyticsSink;
   functions: FunctionService;
   executions: ExecutionService;
   recorder: InvocationRecorder;
@@ -64,7 +71,19 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ? new RedisStreamsJobQueue({ url: config.SPILLWAY_REDIS_URL, prefix: config.SPILLWAY_REDIS_PREFIX, consumer: instanceId, clock })
       : new SqliteJobQueue({ path: join(config.SPILLWAY_DATA_DIR, 'queue.db'), clock });
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
-  const runtime = new FunctionRuntime({ blobs, maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES, idleMs: config.SPILLWAY_ISOLATE_IDLE_MS, maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES });
+  const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
+  const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
+  const hostApi = composeHostApi(kvHostApi(kv), analyticsHostApi(analytics));
+  // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").
+  const bindings = { KV: KV_BINDING, ANALYTICS: ANALYTICS_BINDING };
+  const runtime = new FunctionRuntime({
+    blobs,
+    maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES,
+    idleMs: config.SPILLWAY_ISOLATE_IDLE_MS,
+    maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES,
+    hostApi,
+    bindingsFor: () => bindings,
+  });
   const events = new PlatformEvents();
   const npm = new NpmInstaller({
     dir: join(config.SPILLWAY_DATA_DIR, 'npm'),
@@ -98,6 +117,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     queue,
     blobs,
     runtime,
+    kv,
+    analytics,
     functions,
     executions,
     recorder,
@@ -111,6 +132,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await stopping;
         await recorder.close();
         await runtime.close();
+        await analytics.close();
+        await kv.close();
         await store.close();
         await blobs.close();
       })();

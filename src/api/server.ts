@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { SpillwayError } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { apiRoutes } from './api-routes.js';
+import { bindingRoutes } from './binding-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
 
@@ -23,6 +24,7 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
     sendError(reply, new SpillwayError('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}; see docs/api.md.`)),
   );
   await app.register(async (scope) => apiRoutes(scope, platform));
+  await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
   platform.server = app;
   return app;

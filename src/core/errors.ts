@@ -53,6 +53,11 @@ export const ERROR_CATALOGUE = {
     meaning: 'No dead-letter entry has this id.',
     fix: 'List entries with `GET /api/dead-letters`.',
   },
+  KV_KEY_NOT_FOUND: {
+    status: 404,
+    meaning: "The function's key-value store has no live entry under this key (never written, deleted, or expired).",
+    fix: 'List the keys with `GET /api/functions/:id/kv?prefix=`; keys are case-sensitive and URL-encoded in the path.',
+  },
   ROUTE_NOT_FOUND: {
     status: 404,
     meaning: 'No API route matches this method and path.',
@@ -77,6 +82,11 @@ export const ERROR_CATALOGUE = {
     status: 413,
     meaning: 'The request body is larger than the configured limit.',
     fix: 'Send a smaller body, or raise SPILLWAY_MAX_BODY_BYTES.',
+  },
+  KV_VALUE_TOO_LARGE: {
+    status: 413,
+    meaning: 'A key-value value is over 1 MiB, or its metadata over 1024 bytes of JSON.',
+    fix: 'Store less per key: split the value over several keys, or keep large data elsewhere and store a reference.',
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

@@ -9,6 +9,7 @@
  * waits: an invocation that awaits a timer simply has no work until the host sends the timer's
  * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
  */
+import { buildEnv, installPlatformGlobal } from './bindings.js';
 import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
 import { installCoreGlobals } from './web/core.js';
 import { installFetchGlobals, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
@@ -125,6 +126,7 @@ for (const level of LOG_LEVELS) {
 
 installCoreGlobals(globalThis);
 installFetchGlobals(globalThis);
+installPlatformGlobal(globalThis);
 
 Object.assign(globalThis, {
   console: consoleImpl,
@@ -337,7 +339,7 @@ function drain(): { ops: typeof ops; index: number } {
 
 /** Binds the user's bundle. Returns the handler kind, or throws a message the host reports as NO_HANDLER. */
 function load(params: string[] | null, bindings: Record<string, unknown>): HandlerKind {
-  env = bindings;
+  env = buildEnv(bindings);
   plainParams = params;
   const mod = typeof __spw_user === 'object' && __spw_user ? __spw_user : ({} as UserModule);
   const def = mod.default;

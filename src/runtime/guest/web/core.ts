@@ -1,11 +1,132 @@
 /**
  * Web platform globals other than the Fetch API object model (runs inside the isolate):
- * encoding, URL, streams, abort, base64, structuredClone, crypto, performance.
- * Filled in by the web-platform work (issue 4); see docs/web-platform.md.
+ * DOMException, events, abort, streams, encoding, URL, base64, structuredClone, crypto,
+ * performance, queueMicrotask/reportError and `self`. Which implementation each one uses, and
+ * why, is recorded in docs/web-platform.md.
+ *
+ * Cheap globals are installed eagerly. URL (whatwg-url + tr46's IDNA table) and the Encoding
+ * standard (single-byte and CJK tables) are installed lazily: see ./lazy.ts.
  */
-import { ReadableStream } from 'web-streams-polyfill';
-import { TextDecoder, TextEncoder } from './fetch-api.js';
+import { DOMException, QuotaExceededError } from './dom-exception.js';
+import { AbortController, AbortSignal, abortTimerHooks } from './abort.js';
+import { atob, btoa } from './base64.js';
+import { Crypto, crypto, SubtleCrypto } from './crypto.js';
+import { ErrorEvent, Event, EventTarget, installGlobalEventTarget, performanceNow, reportError, reportException, reportHooks, timeOrigin } from './events.js';
+import { defineGlobal, defineGlobals, defineLazyGlobals } from './lazy.js';
+import { registerPlatformType, structuredClone } from './structured-clone.js';
+import * as streams from './streams.js';
 
-export function installCoreGlobals(g: typeof globalThis): void {
-  Object.assign(g, { ReadableStream, TextEncoder, TextDecoder });
+/** What the event loop (../index.ts) provides to the Web APIs. */
+export interface CoreHooks {
+  /** Starts a timer that does not keep its invocation open (AbortSignal.timeout). */
+  setUnrefTimeout(fn: () => void, ms: number): void;
+  /** Logs an exception nobody handled, for the running invocation. */
+  logUncaught(message: string): void;
 }
+
+/** esbuild bundles what this names at build time (behind a lazy init); there is no loader at run time. */
+declare const require: (id: string) => unknown;
+
+let performanceConstructing = false;
+
+/** The Performance interface (High Resolution Time): `now()`, `timeOrigin`, `toJSON()`. */
+export class Performance extends EventTarget {
+  constructor() {
+    if (!performanceConstructing) throw new TypeError('Illegal constructor');
+    super();
+  }
+  now(): number {
+    return performanceNow();
+  }
+  get timeOrigin(): number {
+    return timeOrigin;
+  }
+  toJSON(): { timeOrigin: number } {
+    return { timeOrigin };
+  }
+  get [Symbol.toStringTag](): string {
+    return 'Performance';
+  }
+}
+
+function queueMicrotask(callback: () => void): void {
+  if (arguments.length === 0) throw new TypeError("Failed to execute 'queueMicrotask': 1 argument required, but only 0 present.");
+  if (typeof callback !== 'function') throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+  void Promise.resolve().then(() => {
+    try {
+      callback();
+    } catch (err) {
+      reportException(err);
+    }
+  });
+}
+
+/** Instances of these interfaces are platform objects: structuredClone refuses them. */
+function registerNonSerializable(ctors: Array<abstract new (...args: never[]) => unknown>): void {
+  for (const ctor of ctors) {
+    const proto = ctor.prototype as object;
+    registerPlatformType({ is: (v) => Object.prototype.isPrototypeOf.call(proto, v) });
+  }
+}
+
+export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void {
+  abortTimerHooks.setTimeout = hooks.setUnrefTimeout;
+  reportHooks.log = hooks.logUncaught;
+
+  performanceConstructing = true;
+  const performance = new Performance();
+  performanceConstructing = false;
+
+  defineGlobals(g, {
+    DOMException,
+    QuotaExceededError,
+    Event,
+    EventTarget,
+    ErrorEvent,
+    AbortController,
+    AbortSignal,
+    atob,
+    btoa,
+    structuredClone,
+    queueMicrotask,
+    reportError,
+    Crypto,
+    SubtleCrypto,
+    crypto,
+    Performance,
+    performance,
+    ...installGlobalEventTarget(g),
+    ...streams,
+  });
+  defineGlobal(g, 'self', g);
+
+  // Lazily evaluated: see ./lazy.ts. The modules are bundled by esbuild; `require` runs their init.
+  defineLazyGlobals(g, ['URL', 'URLSearchParams'], () => {
+    const { URL, URLSearchParams } = require('./url.js') as typeof import('./url.js');
+    if (URL && URLSearchParams) registerNonSerializable([URL, URLSearchParams]);
+    return { URL, URLSearchParams };
+  });
+  defineLazyGlobals(g, ['TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream'], () => {
+    const m = require('./encoding.js') as typeof import('./encoding.js');
+    if (m.TextEncoder) registerNonSerializable([m.TextEncoder, m.TextDecoder, m.TextEncoderStream, m.TextDecoderStream]);
+    return { TextEncoder: m.TextEncoder, TextDecoder: m.TextDecoder, TextEncoderStream: m.TextEncoderStream, TextDecoderStream: m.TextDecoderStream };
+  });
+
+  registerNonSerializable([
+    Event,
+    EventTarget,
+    AbortController,
+    Crypto,
+    SubtleCrypto,
+    streams.ReadableStream,
+    streams.WritableStream,
+    streams.TransformStream,
+    streams.ReadableStreamDefaultReader,
+    streams.ReadableStreamBYOBReader,
+    streams.WritableStreamDefaultWriter,
+    streams.ByteLengthQueuingStrategy,
+    streams.CountQueuingStrategy,
+  ]);
+}
+
+export { registerPlatformType };
