@@ -20,6 +20,7 @@ import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
 import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
 import type { JobQueue } from './queue/types.js';
 import { ANALYTICS_BINDING, AnalyticsSink, analyticsHostApi } from './runtime/capabilities/analytics.js';
+import { cryptoHostApi } from './runtime/capabilities/crypto.js';
 import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
 import { FunctionRuntime } from './runtime/function-runtime.js';
 import { composeHostApi } from './runtime/host-api.js';
@@ -73,7 +74,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
   const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
-  const hostApi = composeHostApi(kvHostApi(kv), analyticsHostApi(analytics));
+  const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics));
   // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").
   const bindings = { KV: KV_BINDING, ANALYTICS: ANALYTICS_BINDING };
   const runtime = new FunctionRuntime({

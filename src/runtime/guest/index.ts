@@ -12,6 +12,7 @@
 import { buildEnv, installPlatformGlobal } from './bindings.js';
 import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
 import { installCoreGlobals } from './web/core.js';
+import { reportException } from './web/events.js';
 import { installFetchGlobals, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
 
 type Item =
@@ -56,7 +57,8 @@ interface UserModule {
 declare const __spw_user: UserModule | undefined;
 
 const invocations = new Map<string, Invocation>();
-const timers = new Map<number, { inv: string; fn: (...args: unknown[]) => void; args: unknown[]; repeatMs: number | null }>();
+/** `unref` timers (AbortSignal.timeout) do not keep their invocation open. */
+const timers = new Map<number, { inv: string; fn: (...args: unknown[]) => void; args: unknown[]; repeatMs: number | null; unref: boolean }>();
 let nextTimerId = 1;
 let kind: HandlerKind | null = null;
 let target: ((...args: unknown[]) => unknown) | null = null;
@@ -95,14 +97,24 @@ callHooks.end = (inv) => {
   if (record) settlePending(record);
 };
 
-function setTimer(repeat: boolean, fn: unknown, ms?: unknown, ...args: unknown[]): number {
-  if (typeof fn !== 'function') throw new TypeError('The callback passed to setTimeout/setInterval must be a function.');
+/**
+ * HTML's timer initialisation steps: a handler that is not a function is converted to a string
+ * now and run as a script when the timer fires; the timeout is a WebIDL `long` (so 2^32 is 0)
+ * and a negative one is 0.
+ */
+function setTimer(repeat: boolean, handler: unknown, ms?: unknown, args: unknown[] = [], unref = false): number {
+  let fn: (...a: unknown[]) => void;
+  if (typeof handler === 'function') fn = handler as (...a: unknown[]) => void;
+  else {
+    const code = String(handler);
+    fn = () => void (0, eval)(code);
+  }
   const inv = currentInvocation();
-  const delay = Math.max(0, Number(ms) || 0);
+  const delay = Math.max(0, Number(ms) | 0);
   const id = nextTimerId++;
-  timers.set(id, { inv, fn: fn as (...a: unknown[]) => void, args, repeatMs: repeat ? Math.max(1, delay) : null });
+  timers.set(id, { inv, fn, args, repeatMs: repeat ? Math.max(1, delay) : null, unref });
   const record = invocations.get(inv);
-  if (record) record.pending++;
+  if (record && !unref) record.pending++;
   ops.push(['timer', inv, id, delay]);
   return id;
 }
@@ -112,7 +124,7 @@ function clearTimer(id: unknown): void {
   if (!timer) return;
   timers.delete(Number(id));
   const record = invocations.get(timer.inv);
-  if (record) settlePending(record);
+  if (record && !timer.unref) settlePending(record);
   ops.push(['clearTimer', timer.inv, Number(id)]);
 }
 
@@ -124,17 +136,19 @@ for (const level of LOG_LEVELS) {
   };
 }
 
-installCoreGlobals(globalThis);
+installCoreGlobals(globalThis, {
+  setUnrefTimeout: (fn, ms) => void setTimer(false, fn, ms, [], true),
+  logUncaught: (message) => void ops.push(['log', currentInvocation(), 'error', message]),
+});
 installFetchGlobals(globalThis);
 installPlatformGlobal(globalThis);
 
 Object.assign(globalThis, {
   console: consoleImpl,
-  setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(false, fn, ms, ...args),
-  setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(true, fn, ms, ...args),
+  setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(false, fn, ms, args),
+  setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => setTimer(true, fn, ms, args),
   clearTimeout: clearTimer,
   clearInterval: clearTimer,
-  queueMicrotask: (fn: () => void) => void Promise.resolve().then(fn),
 });
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -147,6 +161,8 @@ function settlePending(record: Invocation): void {
 function maybeDone(record: Invocation): void {
   if (record.responded && record.pending <= 0 && record.waitUntil <= 0 && invocations.has(record.id)) {
     invocations.delete(record.id);
+    // Only unref timers can be left; the host drops them with the invocation.
+    for (const [timerId, timer] of timers) if (timer.inv === record.id) timers.delete(timerId);
     ops.push(['done', record.id]);
   }
 }
@@ -269,18 +285,19 @@ function fireTimer(id: number): void {
   const timer = timers.get(id);
   if (!timer) return;
   const record = invocations.get(timer.inv);
+  const holds = record !== undefined && !timer.unref;
   if (timer.repeatMs === null) {
     timers.delete(id);
   } else {
-    if (record) record.pending++;
+    if (holds) record.pending++;
     ops.push(['timer', timer.inv, id, timer.repeatMs]);
   }
   try {
-    timer.fn(...timer.args);
+    timer.fn.apply(globalThis, timer.args);
   } catch (err) {
-    ops.push(['log', timer.inv, 'error', `Uncaught exception in timer: ${describe(err).message}`]);
+    reportException(err);
   } finally {
-    if (record) settlePending(record);
+    if (holds) settlePending(record);
   }
 }
 
@@ -322,7 +339,8 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
     cpu.set(owner, (cpu.get(owner) ?? 0) + (Date.now() - t0));
     consumed++;
   }
-  state.current = null;
+  // Left set: promise chains the last event woke may still run before the batch's task ends
+  // (and start timers or host calls for it); `drain` clears it.
   return { cpu: [...cpu], consumed };
 }
 
