@@ -4,7 +4,16 @@
  * whichever builds for the running Node. This module picks the one that loads.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type IsolatedVM from 'isolated-vm';
+
+// V8's Maglev tier (on by default from Node 22) compiles allocation loops such as
+// `for (;;) hog.push(new Array(1000).fill(0))` so that they never see isolated-vm's termination
+// request: measured on Node 24.21 with isolated-vm 6.2 and 7.0, the isolate is marked disposed for
+// exceeding its memory limit while its thread keeps running, to 10+ GB of RSS. Without Maglev the
+// same loop stops at the limit (~80 MB RSS). Flags are process-wide and must be set before any
+// isolate compiles code; Turbofan and Sparkplug stay on. See docs/node-versions.md.
+setFlagsFromString('--no-maglev');
 
 const require = createRequire(import.meta.url);
 const major = Number(process.versions.node.split('.')[0]);
