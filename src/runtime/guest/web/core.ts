@@ -10,11 +10,12 @@
 import { DOMException, QuotaExceededError } from './dom-exception.js';
 import { AbortController, AbortSignal, abortTimerHooks } from './abort.js';
 import { atob, btoa } from './base64.js';
-import { Crypto, crypto, SubtleCrypto } from './crypto.js';
+import { Crypto, crypto, CryptoKey, SubtleCrypto } from './crypto.js';
 import { ErrorEvent, Event, EventTarget, installGlobalEventTarget, performanceNow, reportError, reportException, reportHooks, timeOrigin } from './events.js';
 import { defineGlobal, defineGlobals, defineLazyGlobals } from './lazy.js';
 import { registerPlatformType, structuredClone } from './structured-clone.js';
 import * as streams from './streams.js';
+import { webidlInterface } from './webidl.js';
 
 /** What the event loop (../index.ts) provides to the Web APIs. */
 export interface CoreHooks {
@@ -48,6 +49,8 @@ export class Performance extends EventTarget {
     return 'Performance';
   }
 }
+
+webidlInterface(Performance);
 
 function queueMicrotask(callback: () => void): void {
   if (arguments.length === 0) throw new TypeError("Failed to execute 'queueMicrotask': 1 argument required, but only 0 present.");
@@ -91,6 +94,7 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     queueMicrotask,
     reportError,
     Crypto,
+    CryptoKey,
     SubtleCrypto,
     crypto,
     Performance,
@@ -99,6 +103,8 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     ...streams,
   });
   defineGlobal(g, 'self', g);
+  // An isolate is not a cross-origin-isolated agent cluster (structuredClone refuses SharedArrayBuffer).
+  Object.defineProperty(g, 'crossOriginIsolated', { get: () => false, enumerable: true, configurable: true });
 
   // Lazily evaluated: see ./lazy.ts. The modules are bundled by esbuild; `require` runs their init.
   defineLazyGlobals(g, ['URL', 'URLSearchParams'], () => {

@@ -6,6 +6,7 @@
  */
 import { DOMException, QuotaExceededError } from './dom-exception.js';
 import { hostCall, hostSync } from '../host.js';
+import { webidlInterface } from './webidl.js';
 
 const MAX_RANDOM_BYTES = 65_536;
 const INTEGER_ARRAYS = new Set(['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array']);
@@ -95,8 +96,68 @@ export class SubtleCrypto {
     }
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'SubtleCrypto';
+  encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return unsupported(this, 'encrypt', arguments.length, 3, algorithm);
+  }
+  decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return unsupported(this, 'decrypt', arguments.length, 3, algorithm);
+  }
+  sign(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return unsupported(this, 'sign', arguments.length, 3, algorithm);
+  }
+  verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
+    return unsupported(this, 'verify', arguments.length, 4, algorithm);
+  }
+  generateKey(algorithm: unknown, extractable: boolean, keyUsages: unknown): Promise<CryptoKey> {
+    return unsupported(this, 'generateKey', arguments.length, 3, algorithm);
+  }
+  deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: boolean, keyUsages: unknown): Promise<CryptoKey> {
+    return unsupported(this, 'deriveKey', arguments.length, 5, algorithm);
+  }
+  deriveBits(algorithm: unknown, baseKey: unknown, length: number | null = null): Promise<ArrayBuffer> {
+    return unsupported(this, 'deriveBits', arguments.length, 2, algorithm);
+  }
+  importKey(format: string, keyData: unknown, algorithm: unknown, extractable: boolean, keyUsages: unknown): Promise<CryptoKey> {
+    return unsupported(this, 'importKey', arguments.length, 5, algorithm);
+  }
+  exportKey(format: string, key: unknown): Promise<unknown> {
+    return unsupported(this, 'exportKey', arguments.length, 2, undefined);
+  }
+  wrapKey(format: string, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
+    return unsupported(this, 'wrapKey', arguments.length, 4, wrapAlgorithm);
+  }
+  unwrapKey(format: string, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown, unwrappedKeyAlgorithm: unknown, extractable: boolean, keyUsages: unknown): Promise<CryptoKey> {
+    return unsupported(this, 'unwrapKey', arguments.length, 7, unwrapAlgorithm);
+  }
+}
+
+/**
+ * The SubtleCrypto operations other than digest: Spillway supports none of their algorithms
+ * yet, which the spec answers with NotSupportedError (after the argument checks every call makes).
+ */
+function unsupported(self: unknown, method: string, given: number, required: number, algorithm: unknown): Promise<never> {
+  if (!(self instanceof SubtleCrypto)) return Promise.reject(new TypeError(`'${method}' called on an object that is not a SubtleCrypto.`));
+  if (given < required) return Promise.reject(new TypeError(`Failed to execute '${method}' on 'SubtleCrypto': ${required} arguments required, but only ${given} present.`));
+  const name = typeof algorithm === 'string' ? algorithm : typeof algorithm === 'object' && algorithm !== null ? String((algorithm as { name?: unknown }).name) : 'the given algorithm';
+  return Promise.reject(new DOMException(`SubtleCrypto.${method}: ${name} is not supported in Spillway (only digest is).`, 'NotSupportedError'));
+}
+
+/** CryptoKey: no operation creates one yet (see `unsupported`); the interface exists for feature tests. */
+export class CryptoKey {
+  constructor() {
+    illegal();
+  }
+  get type(): string {
+    throw new TypeError("'type' called on an object that is not a CryptoKey.");
+  }
+  get extractable(): boolean {
+    throw new TypeError("'extractable' called on an object that is not a CryptoKey.");
+  }
+  get algorithm(): object {
+    throw new TypeError("'algorithm' called on an object that is not a CryptoKey.");
+  }
+  get usages(): string[] {
+    throw new TypeError("'usages' called on an object that is not a CryptoKey.");
   }
 }
 
@@ -122,10 +183,8 @@ export class Crypto {
     }
     const view = array as ArrayBufferView;
     if (view.byteLength > MAX_RANDOM_BYTES) {
-      throw new QuotaExceededError(`The ArrayBufferView's byte length (${view.byteLength}) exceeds the number of bytes of entropy available via this API (${MAX_RANDOM_BYTES}).`, {
-        quota: MAX_RANDOM_BYTES,
-        requested: view.byteLength,
-      });
+      // The Web Crypto spec throws a plain QuotaExceededError (quota and requested stay null).
+      throw new QuotaExceededError(`The ArrayBufferView's byte length (${view.byteLength}) exceeds the number of bytes of entropy available via this API (${MAX_RANDOM_BYTES}).`);
     }
     if (view.byteLength > 0) new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(hostSync<Uint8Array>('crypto.randomBytes', view.byteLength));
     return array;
@@ -140,10 +199,11 @@ export class Crypto {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'Crypto';
-  }
 }
+
+webidlInterface(Crypto);
+webidlInterface(SubtleCrypto);
+webidlInterface(CryptoKey);
 
 constructing = true;
 subtle = new SubtleCrypto();

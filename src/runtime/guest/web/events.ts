@@ -8,6 +8,7 @@
  * reporting them. The DOM algorithms here are short and followed step by step.
  */
 import { DOMException } from './dom-exception.js';
+import { webidlInterface } from './webidl.js';
 
 const NONE = 0;
 const CAPTURING_PHASE = 1;
@@ -172,6 +173,7 @@ for (const [name, value] of Object.entries({ NONE, CAPTURING_PHASE, AT_TARGET, B
 }
 
 /* ------------------------------------------------------------------ EventTarget */
+
 
 type Callback = ((event: Event) => unknown) | { handleEvent(event: Event): unknown };
 
@@ -418,6 +420,10 @@ export class ErrorEvent extends Event {
     return 'ErrorEvent';
   }
 }
+
+webidlInterface(Event);
+webidlInterface(EventTarget);
+webidlInterface(ErrorEvent);
 
 /** The global scope's event target (`addEventListener('error', ...)` on `self`). */
 let globalTarget: EventTarget | null = null;

@@ -46,6 +46,7 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(typedArrayProto, Symbol.to
 const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
 const sabByteLength = typeof SharedArrayBuffer === 'function' ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get! : null;
 const dataViewByteLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
+const typedArrayEntries = (typedArrayProto as { entries: () => unknown }).entries;
 const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
 const setSize = Object.getOwnPropertyDescriptor(Set.prototype, 'size')!.get!;
 const regExpSource = Object.getOwnPropertyDescriptor(RegExp.prototype, 'source')!.get!;
@@ -162,11 +163,14 @@ function cloneValue(value: unknown, memory: Map<unknown, unknown>): unknown {
   const taName = typedArrayTag.call(obj) as string | undefined;
   if (taName !== undefined) {
     const ta = obj as Uint8Array;
+    // ValidateTypedArray: a view whose buffer shrank below it (or was detached) cannot be serialised.
+    if (!brand(typedArrayEntries as never, ta)) throw dataCloneError('An out-of-bounds TypedArray');
     const buffer = cloneValue(ta.buffer, memory) as ArrayBuffer;
     const Ctor = (globalThis as unknown as Record<string, new (b: ArrayBuffer, o: number, l?: number) => object>)[taName];
     const lengthTracking = isLengthTracking(ta);
     return remember(memory, obj, lengthTracking ? new Ctor(buffer, ta.byteOffset) : new Ctor(buffer, ta.byteOffset, ta.length));
   }
+  if (obj !== DataView.prototype && objectToString.call(obj) === '[object DataView]' && !brand(dataViewByteLength as never, obj)) throw dataCloneError('An out-of-bounds DataView');
   if (brand(dataViewByteLength as never, obj)) {
     const dv = obj as DataView;
     const buffer = cloneValue(dv.buffer, memory) as ArrayBuffer;
