@@ -238,7 +238,8 @@ export class IsolateHost {
     }
     this.invocations.set(id, inv);
     inv.wallTimer = setTimeout(() => {
-      this.fail(inv, new SpillwayError('TIMEOUT', `The function ran longer than its ${limits.timeoutMs} ms timeout on the wall clock and was stopped.`, { timeoutMs: limits.timeoutMs }));
+      const after = inv.outcomeSettled ? ' after its response was sent (ctx.waitUntil work or a streamed body was still running; both count toward the timeout)' : '';
+      this.fail(inv, new SpillwayError('TIMEOUT', `The function ran longer than its ${limits.timeoutMs} ms timeout on the wall clock${after} and was stopped.`, { timeoutMs: limits.timeoutMs }));
     }, limits.timeoutMs);
     this.push(mode === 'http' ? ['start', id, 'http', payload as HttpRequestPayload] : ['start', id, 'call', payload as { input: unknown }]);
     return { id, outcome, metering };

@@ -42,6 +42,7 @@ interface Invocation {
   pending: number;
   responded: boolean;
   waitUntil: number;
+  waitUntilTotal: number;
   pull: (() => void) | null;
   cancelled: boolean;
 }
@@ -167,9 +168,15 @@ function maybeDone(record: Invocation): void {
   }
 }
 
+/** Most `ctx.waitUntil` promises one invocation may register (their work is also bounded by the function's timeout). */
+const MAX_WAIT_UNTIL = 1000;
+
 function makeContext(record: Invocation) {
   return {
     waitUntil(promise: unknown) {
+      if (!invocations.has(record.id)) throw new TypeError('waitUntil: this invocation has already ended; call waitUntil while the request is being handled.');
+      if (record.waitUntilTotal >= MAX_WAIT_UNTIL) throw new RangeError(`waitUntil: at most ${MAX_WAIT_UNTIL} promises per invocation; combine them with Promise.all.`);
+      record.waitUntilTotal++;
       record.waitUntil++;
       Promise.resolve(promise)
         .catch((err) => ops.push(['log', record.id, 'error', `waitUntil promise rejected: ${describe(err).message}`]))
@@ -228,7 +235,7 @@ async function sendResponse(record: Invocation, value: unknown): Promise<void> {
 }
 
 async function startInvocation(id: string, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }): Promise<void> {
-  const record: Invocation = { id, pending: 1, responded: false, waitUntil: 0, pull: null, cancelled: false };
+  const record: Invocation = { id, pending: 1, responded: false, waitUntil: 0, waitUntilTotal: 0, pull: null, cancelled: false };
   invocations.set(id, record);
   const ctx = makeContext(record);
   try {
