@@ -348,7 +348,9 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
   }
   // Left set: promise chains the last event woke may still run before the batch's task ends
   // (and start timers or host calls for it); `drain` clears it.
-  return { cpu: [...cpu], consumed };
+  // Null prototype: the batch's promise resolves with this object, and a handler that defines
+  // Object.prototype.then (WPT streams/piping/then-interception does) must not make it a thenable.
+  return Object.assign(Object.create(null) as { cpu: Array<[string, number]>; consumed: number }, { cpu: [...cpu], consumed });
 }
 
 /**

@@ -118,6 +118,12 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     return { TextEncoder: m.TextEncoder, TextDecoder: m.TextDecoder, TextEncoderStream: m.TextEncoderStream, TextDecoderStream: m.TextDecoderStream };
   });
 
+  // web-streams-polyfill's async iterator prototype is a plain object; the spec makes it inherit
+  // %AsyncIteratorPrototype% (so `Symbol.asyncIterator` and future helpers come from there).
+  const asyncIteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype) as object;
+  const streamIteratorPrototype = Object.getPrototypeOf(new streams.ReadableStream().values()) as object;
+  if (Object.getPrototypeOf(streamIteratorPrototype) === Object.prototype) Object.setPrototypeOf(streamIteratorPrototype, asyncIteratorPrototype);
+
   registerNonSerializable([
     Event,
     EventTarget,
