@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { WptFile } from './discover.js';
-import { harnessTimeoutMs, scriptsFor, WORKER_SCOPE, type ColumnOptions } from './spillway-column.js';
+import { harnessTimeoutMs, scriptsFor, WORKER_SCOPE, type ColumnOptions } from './job.js';
 import { fromRaw, locationParts, testUrl, type FileRun, type RawRun } from './types.js';
 
 const CHILD = fileURLToPath(new URL('./node-child.cjs', import.meta.url));

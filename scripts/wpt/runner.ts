@@ -3,9 +3,8 @@
  * time bound. Shared by the CLI (./run.ts) and the expectations test (test/wpt/wpt.test.ts).
  */
 import type { WptFile } from './discover.js';
-import { buildHostApi } from './host-api.js';
+import type { ColumnOptions } from './job.js';
 import { runInNode } from './node-column.js';
-import { runInSpillway, type ColumnOptions } from './spillway-column.js';
 import { startStaticServer } from './static-server.js';
 import type { FileRun } from './types.js';
 
@@ -61,7 +60,10 @@ export async function runFiles(files: WptFile[], options: RunOptions): Promise<R
     timeoutMs: options.timeoutMs ?? 10_000,
     longTimeoutMs: options.longTimeoutMs ?? 60_000,
   };
-  const hostApi = await buildHostApi([`${server.host}:${server.port}`]);
+  // The Spillway column loads isolated-vm; imported only when used, so `--node-only` also runs on
+  // a Node whose isolated-vm build is not installed.
+  const spillway = options.columns.includes('spillway') ? await import('./spillway-column.js') : null;
+  const hostApi = spillway ? await (await import('./host-api.js')).buildHostApi([`${server.host}:${server.port}`]) : { api: null, parts: [], close: async () => {} };
   const runnable = files.filter((f) => !f.skip);
   // An error thrown on the host side of an isolate (in IsolateHost, not in the test) would end
   // this process as an unhandled rejection. It is a Spillway bug that a test found: record it
@@ -88,7 +90,7 @@ export async function runFiles(files: WptFile[], options: RunOptions): Promise<R
         inFlight.add(file.id);
         const errorsBefore = hostErrors.length;
         try {
-          run = await runInSpillway(file, { ...column, hostApi: hostApi.api, memoryLimitMb: options.memoryLimitMb ?? 256 });
+          run = await spillway!.runInSpillway(file, { ...column, hostApi: hostApi.api!, memoryLimitMb: options.memoryLimitMb ?? 256 });
         } finally {
           inFlight.delete(file.id);
         }

@@ -5,26 +5,16 @@
  * (./spillway-handler.js), so its timers and host calls (fetch, crypto) are that invocation's.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadGuestCode } from '../../src/runtime/guest-code.js';
 import type { HostApi } from '../../src/runtime/host-api.js';
 import { IsolateHost } from '../../src/runtime/isolate-host.js';
 import type { WptFile } from './discover.js';
+import { exposeLexicals } from './expose-lexicals.js';
+import { harnessTimeoutMs, scriptsFor, WORKER_SCOPE, type ColumnOptions } from './job.js';
 import { fromRaw, locationParts, testUrl, type FileRun, type RawRun } from './types.js';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const HANDLER = readFileSync(join(HERE, 'spillway-handler.js'), 'utf8');
-export const WORKER_SCOPE = readFileSync(join(HERE, 'worker-scope.js'), 'utf8');
-
-export interface ColumnOptions {
-  wptRoot: string;
-  /** Origin of the static server that serves `wptRoot`. */
-  origin: string;
-  /** Harness time per file, in ms (normal / `timeout=long`). */
-  timeoutMs: number;
-  longTimeoutMs: number;
-}
+const HANDLER = readFileSync(fileURLToPath(new URL('./spillway-handler.js', import.meta.url)), 'utf8');
 
 export interface SpillwayColumnOptions extends ColumnOptions {
   hostApi: HostApi;
@@ -32,28 +22,12 @@ export interface SpillwayColumnOptions extends ColumnOptions {
   memoryLimitMb: number;
 }
 
-const sourceCache = new Map<string, string>();
-export function readScript(root: string, path: string): string {
-  const key = join(root, path);
-  let source = sourceCache.get(key);
-  if (source === undefined) {
-    source = readFileSync(key, 'utf8');
-    sourceCache.set(key, source);
-  }
-  return source;
-}
-
-/** The scripts a file runs, in order: testharness.js, its META scripts, itself; each with the URL it is served from. */
-export function scriptsFor(file: WptFile, options: ColumnOptions): Array<{ name: string; url: string; source: string }> {
-  return ['resources/testharness.js', ...file.scripts].map((path) => ({
-    name: path,
-    url: `${options.origin}/${path}`,
-    source: readScript(options.wptRoot, path),
-  }));
-}
-
-export function harnessTimeoutMs(file: WptFile, options: ColumnOptions): number {
-  return file.long ? options.longTimeoutMs : options.timeoutMs;
+/** Keyed by the source text itself: the same path can hold different files in another WPT root. */
+const exposedCache = new Map<string, string>();
+function exposedSource(source: string): string {
+  let out = exposedCache.get(source);
+  if (out === undefined) exposedCache.set(source, (out = exposeLexicals(source)));
+  return out;
 }
 
 function crash(message: string, startedMs: number): FileRun {
@@ -83,7 +57,7 @@ export async function runInSpillway(file: WptFile, options: SpillwayColumnOption
     const job = {
       workerScope: WORKER_SCOPE,
       location: locationParts(testUrl(options.origin, file.path, file.variant)),
-      scripts: scriptsFor(file, options),
+      scripts: scriptsFor(file, options).map((script) => ({ ...script, source: exposedSource(script.source) })),
       timeoutMs: harnessMs,
     };
     // The wall limit backs up the in-isolate timeout (which ends the harness itself); the CPU

@@ -2,7 +2,8 @@
  * The web-platform-tests yardstick.
  *
  * 1. The runner itself, on a scratch WPT folder: it reports passes and failures as testharness.js
- *    sees them, honours variants and META scripts, and a hostile file (a test that never ends, a
+ *    sees them, honours variants and META scripts (whose top-level declarations later scripts see,
+ *    as with classic scripts), and a hostile file (a test that never ends, a
  *    busy loop, a memory bomb) ends with TIMEOUT or CRASH instead of hanging the run.
  * 2. The expectations: every subtest test/wpt/expectations.json lists as passing in Spillway still
  *    passes (the Spillway column only; the Node column is `npm run wpt`'s business). Newly passing
@@ -31,6 +32,10 @@ describe('WPT runner', { skip: noWpt }, () => {
   copyFileSync(join(ROOT, 'resources', 'testharness.js'), join(scratch, 'resources', 'testharness.js'));
   const files: Record<string, string> = {
     'demo/resources/helper.js': 'self.helperValue = 42;\n',
+    // Top-level declarations of classic scripts are shared with later scripts: a const, a class,
+    // and in a strict script its functions too.
+    'demo/resources/lexical.js': 'const sharedConst = { n: 1 };\nclass SharedClass {}\nlet sharedLet = 1;\n',
+    'demo/resources/strict.js': '"use strict";\nfunction strictHelper() { return this; }\nvar strictVar = 2;\n',
     'demo/resources/data.json': '{"answer": 42}\n',
     'demo/basic.any.js': [
       '// META: global=window,worker',
@@ -42,6 +47,14 @@ describe('WPT runner', { skip: noWpt }, () => {
       'test(() => assert_true(false, "on purpose"), "a failing subtest");',
       'promise_test(async () => { await new Promise((r) => setTimeout(r, 5)); }, "a timer resolves");',
       'promise_test(async () => assert_equals((await (await fetch("resources/data.json")).json()).answer, 42), "relative fetch from the static server");',
+    ].join('\n'),
+    'demo/shared-scope.any.js': [
+      '// META: script=resources/lexical.js',
+      '// META: script=resources/strict.js',
+      'test(() => { assert_equals(sharedConst.n, 1); assert_equals(typeof SharedClass, "function"); }, "const and class of an earlier script");',
+      'test(() => { sharedLet = 5; assert_equals(sharedLet, 5); }, "let of an earlier script stays assignable");',
+      'test(() => assert_throws_js(TypeError, () => { sharedConst = 2; }), "const of an earlier script stays constant");',
+      'test(() => { assert_equals(strictHelper(), undefined); assert_equals(strictVar, 2); }, "functions and vars of a strict script, still strict");',
     ].join('\n'),
     'demo/window-only.any.js': '// META: global=window\ntest(() => {}, "never runs");\n',
     'demo/never-ends.any.js': 'test(() => {}, "quick");\npromise_test(() => new Promise(() => {}), "never settles");\n',
@@ -83,6 +96,9 @@ describe('WPT runner', { skip: noWpt }, () => {
       assert.equal(status('demo/never-ends.any.js', 'never settles'), 'TIMEOUT', column);
       assert.equal(runs.get('demo/throws-at-load.any.js')?.harness, 'ERROR', column);
       assert.match(runs.get('demo/throws-at-load.any.js')?.message ?? '', /broken file/, column);
+      for (const name of ['const and class of an earlier script', 'let of an earlier script stays assignable', 'const of an earlier script stays constant', 'functions and vars of a strict script, still strict']) {
+        assert.equal(status('demo/shared-scope.any.js', name), 'PASS', `${column}: ${name}`);
+      }
       assert.equal(runs.get('demo/busy-loop.any.js')?.harness, 'CRASH', column);
       assert.equal(runs.get('demo/memory-bomb.any.js')?.harness, 'CRASH', column);
     }
@@ -99,8 +115,18 @@ describe('WPT expectations (Spillway column)', { skip: noWpt }, () => {
     const files = discover(ROOT).filter((f) => ids.has(f.id) && !f.skip);
     const started = Date.now();
     const out = await runFiles(files, { wptRoot: ROOT, columns: ['spillway'], concurrency: 4 });
-    const { regressions, newlyPassing } = compare(expected, out.runs.spillway);
+    let { regressions, newlyPassing } = compare(expected, out.runs.spillway);
     t.diagnostic(`${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (regressions.length > 0) {
+      // A few subtests measure time (timers, lastModified); on a loaded machine they can miss once.
+      // Files with a regression run again, one at a time; only what fails again counts.
+      const again = new Set(regressions.map((r) => r.id));
+      const rerun = await runFiles(files.filter((f) => again.has(f.id)), { wptRoot: ROOT, columns: ['spillway'], concurrency: 1 });
+      const confirmed = compare({ ...expected, pass: Object.fromEntries([...again].map((id) => [id, expected.pass[id]])) }, rerun.runs.spillway).regressions;
+      const flaky = regressions.filter((r) => !confirmed.some((c) => c.id === r.id && c.name === r.name));
+      for (const f of flaky) t.diagnostic(`failed once, passed when run alone (timing-sensitive?): ${f.id} :: ${f.name}`);
+      regressions = confirmed;
+    }
     if (newlyPassing.length > 0) t.diagnostic(`${newlyPassing.length} subtests now pass that test/wpt/expectations.json does not list: run \`npm run wpt -- --update\` to record them.`);
     const missing = [...ids].filter((id) => !files.some((f) => f.id === id));
     assert.deepEqual(missing, [], 'expectations name files that are gone or now skipped; run `npm run wpt -- --update`');
