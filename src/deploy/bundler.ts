@@ -169,6 +169,10 @@ function virtualFiles(files: Record<string, string>, deps: InstalledDependencies
   return {
     name: 'spillway-virtual-files',
     setup(b) {
+      // seed 000's `import { Platform } from '@ltbase/sdk'`: the isolate's global Platform bindings
+      // (src/runtime/guest/bindings.ts), so the seed's handler deploys unchanged.
+      b.onResolve({ filter: /^@ltbase\/sdk$/ }, () => ({ path: '@ltbase/sdk', namespace: 'spw-platform' }));
+      b.onLoad({ filter: /.*/, namespace: 'spw-platform' }, () => ({ contents: 'export const Platform = globalThis.Platform;', loader: 'js' }));
       b.onResolve({ filter: /.*/ }, async (args) => {
         if (args.pluginData === INNER) return undefined;
         if (args.kind === 'entry-point') return { path: args.path, namespace: 'spw' };

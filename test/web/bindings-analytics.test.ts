@@ -77,7 +77,8 @@ describe('analytics binding, through the platform', () => {
     await deploy(
       p.base,
       'an-seed',
-      `export default async function handler(req, ctx) {
+      `import { Platform } from '@ltbase/sdk';
+       export default async function handler(req, ctx) {
          const user = { id: Number(/[?&]user=(\\d+)/.exec(req.url)[1]) };
          ctx.waitUntil(Platform.analytics.track("view", { userId: user.id }));
          return new Response('ok');

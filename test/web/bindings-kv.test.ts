@@ -100,11 +100,12 @@ describe('key-value binding, through the platform', () => {
     assert.deepEqual(p.errors, []);
   });
 
-  it('runs seed 000 unchanged: Platform.db.get in a handler(req, ctx)', async () => {
+  it("runs seed 000's handler: Platform.db.get imported from '@ltbase/sdk', in a handler(req, ctx)", async () => {
     await deploy(
       p.base,
       'seed-000',
-      `export default async function handler(req, ctx) {
+      `import { Platform } from '@ltbase/sdk';
+       export default async function handler(req, ctx) {
          const userId = /[?&]user=(\\d+)/.exec(req.url)[1];
          const user = await Platform.db.get(\`user:\${userId}\`);
          ctx.waitUntil(Platform.analytics.track("view", { userId: user.id }));
@@ -114,6 +115,10 @@ describe('key-value binding, through the platform', () => {
     const put = await api(p.base, 'PUT', '/api/functions/seed-000/kv/user:7', { value: { id: 7, name: 'Ada' } });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.deepEqual(await callJson(p.base, 'seed-000', '/?user=7'), { id: 7, name: 'Ada' });
+    // The global exists before the module runs, so module code can take it.
+    await deploy(p.base, 'kv-module-scope', `const { db } = Platform; export default { async fetch() { return Response.json(await db.get('k')); } };`);
+    await api(p.base, 'PUT', '/api/functions/kv-module-scope/kv/k', { value: [1, 2] });
+    assert.deepEqual(await callJson(p.base, 'kv-module-scope'), [1, 2]);
   });
 
   it('gives Platform.db values back in the form they were put', async () => {
