@@ -21,6 +21,7 @@ import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-qu
 import type { JobQueue } from './queue/types.js';
 import { ANALYTICS_BINDING, AnalyticsSink, analyticsHostApi } from './runtime/capabilities/analytics.js';
 import { cryptoHostApi } from './runtime/capabilities/crypto.js';
+import { createFetchCapability, parseAllowHosts } from './runtime/capabilities/fetch.js';
 import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
 import { FunctionRuntime } from './runtime/function-runtime.js';
 import { composeHostApi } from './runtime/host-api.js';
@@ -74,7 +75,12 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
   const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
-  const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics));
+  const outboundFetch = createFetchCapability({
+    allowHosts: parseAllowHosts(config.SPILLWAY_FETCH_ALLOW_HOSTS),
+    timeoutMs: config.SPILLWAY_FETCH_TIMEOUT_MS,
+    maxConcurrent: config.SPILLWAY_FETCH_MAX_CONCURRENT,
+  });
+  const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics), outboundFetch);
   // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").
   const bindings = { KV: KV_BINDING, ANALYTICS: ANALYTICS_BINDING };
   const runtime = new FunctionRuntime({
@@ -133,6 +139,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await stopping;
         await recorder.close();
         await runtime.close();
+        await outboundFetch.close();
         await analytics.close();
         await kv.close();
         await store.close();

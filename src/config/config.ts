@@ -6,6 +6,10 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
+/** host, host:port or [v6]:port; the fetch capability checks each entry fully at start-up. */
+const ALLOW_HOST_ENTRY = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+|[0-9a-f:]+)(:\d{1,5})?$/i;
+const validAllowHosts = (value: string) => value.split(/[\s,]+/).filter(Boolean).every((e) => ALLOW_HOST_ENTRY.test(e));
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const CONFIG_SCHEMA = {
@@ -29,6 +33,12 @@ export const CONFIG_SCHEMA = {
   SPILLWAY_NPM_INSTALL_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), description: "Longest an npm install of a function's package.json dependencies may run at deploy before it is stopped, ms." },
   SPILLWAY_NPM_MAX_INSTALL_BYTES: { schema: int(1024 * 1024, 10 * 1024 * 1024 * 1024).default(256 * 1024 * 1024), description: "Largest node_modules one dependency set may install to, bytes." },
   SPILLWAY_NPM_REGISTRY: { schema: z.string().url().optional(), description: "npm registry URL for function dependencies; default: npm's own configuration." },
+  SPILLWAY_FETCH_ALLOW_HOSTS: {
+    schema: z.string().default('').refine(validAllowHosts, { message: 'expected host or host:port entries separated by commas or spaces (IPv6 as [::1]:8080)' }),
+    description: "Hosts (host or host:port, comma-separated) that handlers' outbound fetch may reach even though they are or resolve to loopback, private, link-local or unspecified addresses, which are refused by default.",
+  },
+  SPILLWAY_FETCH_TIMEOUT_MS: { schema: int(100, 3_600_000).default(30_000), description: "Longest one outbound fetch from a handler may take, from start to the end of its response body, ms." },
+  SPILLWAY_FETCH_MAX_CONCURRENT: { schema: int(1, 1000).default(32), description: 'Outbound fetches one invocation may have open at once (a fetch is open until its response body ends or is cancelled).' },
   SPILLWAY_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), description: 'Server log level (JSON logs on stdout).' },
 } as const;
 

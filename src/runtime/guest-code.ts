@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { guestBuildOptions } from './guest-build.js';
 import { webBuildPlugins } from './guest-web-build.js';
 import { ivm, type IsolatedVM } from './ivm.js';
 
@@ -52,6 +53,7 @@ export function loadGuestCode(): Promise<GuestCode> {
       // whatwg-url and its dependencies have only a "main" field, which the neutral platform ignores.
       mainFields: ['module', 'main'],
       logLevel: 'silent',
+      ...guestBuildOptions,
       plugins: webBuildPlugins,
     });
     const source = result.outputFiles[0].text;

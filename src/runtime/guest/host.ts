@@ -60,8 +60,13 @@ export class HostError extends Error {
   }
 }
 
-export function hostCall<T = unknown>(method: string, args: unknown): Promise<T> {
-  const inv = state.current;
+/**
+ * Calls a host method for the running invocation, or for `owner`: an API whose later calls happen
+ * deep in promise chains (a fetch body read long after the fetch began) names the invocation it
+ * captured when it started, since `state.current` only holds during an event's own turn.
+ */
+export function hostCall<T = unknown>(method: string, args: unknown, owner: string | null = state.current): Promise<T> {
+  const inv = owner;
   if (inv === null || !callHooks.begin(inv)) {
     return Promise.reject(new TypeError(`${method}: I/O is only possible while a request is being handled (not at module load, and not after the invocation ended).`));
   }

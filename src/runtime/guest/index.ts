@@ -13,7 +13,7 @@ import { buildEnv, installPlatformGlobal } from './bindings.js';
 import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
 import { installCoreGlobals } from './web/core.js';
 import { reportException } from './web/events.js';
-import { installFetchGlobals, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
+import { installFetchGlobals, loadFetchApi, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
 
 type Item =
   | ['start', string, 'http', HttpRequestPayload]
@@ -236,6 +236,7 @@ async function sendResponse(record: Invocation, value: unknown): Promise<void> {
 
 async function startInvocation(id: string, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }): Promise<void> {
   const record: Invocation = { id, pending: 1, responded: false, waitUntil: 0, waitUntilTotal: 0, pull: null, cancelled: false };
+  loadFetchApi(); // binds Request/Response below (undici's classes load on first use)
   invocations.set(id, record);
   const ctx = makeContext(record);
   try {
