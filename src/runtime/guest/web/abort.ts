@@ -8,7 +8,6 @@
  */
 import { DOMException } from './dom-exception.js';
 import { defineEventHandler, Event, EventTarget, fireEvent, signalHooks } from './events.js';
-import { webidlInterface } from './webidl.js';
 
 interface SignalState {
   aborted: boolean;
@@ -181,9 +180,6 @@ export class AbortController {
     return 'AbortController';
   }
 }
-
-webidlInterface(AbortSignal);
-webidlInterface(AbortController);
 
 /** Runs `algorithm` when `signal` aborts (the spec's "add an abort algorithm"); for other Web APIs. */
 export function onAbort(signal: AbortSignal, algorithm: () => void): () => void {

@@ -4,18 +4,17 @@
  * performance, queueMicrotask/reportError and `self`. Which implementation each one uses, and
  * why, is recorded in docs/web-platform.md.
  *
- * Cheap globals are installed eagerly. URL (whatwg-url + tr46's IDNA table) and the Encoding
- * standard (single-byte and CJK tables) are installed lazily: see ./lazy.ts.
+ * What every request needs (DOMException, events, abort, streams) is installed eagerly; URL
+ * (whatwg-url), the Encoding standard (its single-byte and CJK tables), structuredClone and
+ * crypto are installed lazily (./lazy.ts), so an isolate pays for them on first use.
  */
 import { DOMException, QuotaExceededError } from './dom-exception.js';
 import { AbortController, AbortSignal, abortTimerHooks } from './abort.js';
 import { atob, btoa } from './base64.js';
-import { Crypto, crypto, CryptoKey, SubtleCrypto } from './crypto.js';
 import { ErrorEvent, Event, EventTarget, installGlobalEventTarget, performanceNow, reportError, reportException, reportHooks, timeOrigin } from './events.js';
 import { defineGlobal, defineGlobals, defineLazyGlobals } from './lazy.js';
-import { registerPlatformType, structuredClone } from './structured-clone.js';
+import { registerPlatformType } from './platform-objects.js';
 import * as streams from './streams.js';
-import { webidlInterface } from './webidl.js';
 
 /** What the event loop (../index.ts) provides to the Web APIs. */
 export interface CoreHooks {
@@ -49,8 +48,6 @@ export class Performance extends EventTarget {
     return 'Performance';
   }
 }
-
-webidlInterface(Performance);
 
 function queueMicrotask(callback: () => void): void {
   if (arguments.length === 0) throw new TypeError("Failed to execute 'queueMicrotask': 1 argument required, but only 0 present.");
@@ -90,13 +87,8 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     AbortSignal,
     atob,
     btoa,
-    structuredClone,
     queueMicrotask,
     reportError,
-    Crypto,
-    CryptoKey,
-    SubtleCrypto,
-    crypto,
     Performance,
     performance,
     ...installGlobalEventTarget(g),
@@ -111,6 +103,12 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     const { URL, URLSearchParams } = require('./url.js') as typeof import('./url.js');
     if (URL && URLSearchParams) registerNonSerializable([URL, URLSearchParams]);
     return { URL, URLSearchParams };
+  });
+  defineLazyGlobals(g, ['structuredClone'], () => ({ structuredClone: (require('./structured-clone.js') as typeof import('./structured-clone.js')).structuredClone }));
+  defineLazyGlobals(g, ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey'], () => {
+    const m = require('./crypto.js') as typeof import('./crypto.js');
+    if (m.Crypto) registerNonSerializable([m.Crypto, m.SubtleCrypto, m.CryptoKey]);
+    return { crypto: m.crypto, Crypto: m.Crypto, SubtleCrypto: m.SubtleCrypto, CryptoKey: m.CryptoKey };
   });
   defineLazyGlobals(g, ['TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream'], () => {
     const m = require('./encoding.js') as typeof import('./encoding.js');
@@ -128,8 +126,6 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     Event,
     EventTarget,
     AbortController,
-    Crypto,
-    SubtleCrypto,
     streams.ReadableStream,
     streams.WritableStream,
     streams.TransformStream,

@@ -8,7 +8,6 @@
  * reporting them. The DOM algorithms here are short and followed step by step.
  */
 import { DOMException } from './dom-exception.js';
-import { webidlInterface } from './webidl.js';
 
 const NONE = 0;
 const CAPTURING_PHASE = 1;
@@ -420,10 +419,6 @@ export class ErrorEvent extends Event {
     return 'ErrorEvent';
   }
 }
-
-webidlInterface(Event);
-webidlInterface(EventTarget);
-webidlInterface(ErrorEvent);
 
 /** The global scope's event target (`addEventListener('error', ...)` on `self`). */
 let globalTarget: EventTarget | null = null;

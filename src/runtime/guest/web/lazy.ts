@@ -52,7 +52,14 @@ export function defineLazyGlobals(target: object, names: string[], load: () => R
   let loaded: Record<string, unknown> | null = null;
   let loading = false;
   const install = () => {
-    for (const name of names) defineLazyGlobal(target, name, () => once()[name]);
+    for (const name of names) {
+      Object.defineProperty(target, name, {
+        configurable: true,
+        enumerable: false,
+        get: () => once()[name],
+        set: (value: unknown) => defineGlobal(target, name, value),
+      });
+    }
   };
   const once = (): Record<string, unknown> => {
     if (loaded) return loaded;

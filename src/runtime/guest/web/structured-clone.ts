@@ -10,25 +10,10 @@
  * - @ungap/structured-clone: a JSON-based format; it does not throw DataCloneError for
  *   functions, symbols or platform objects and does not keep resizable buffers or error causes.
  *
- * Platform objects take part through `registerPlatformType`: each Web API module says how to
- * recognise its instances and, for serializable ones (Blob, File, DOMException), how to copy
- * them; any other platform object is refused with a DataCloneError, as the spec requires.
+ * Platform objects take part through `registerPlatformType` (./platform-objects.ts).
  */
 import { DOMException, isDOMException } from './dom-exception.js';
-
-interface PlatformType {
-  /** Brand check: true for instances of this interface (not for look-alikes). */
-  is(value: object): boolean;
-  /** Copies a serializable instance; absent for non-serializable interfaces. */
-  clone?(value: object): object;
-}
-
-const platformTypes: PlatformType[] = [];
-
-/** Lets a Web API module make its objects cloneable (give `clone`) or refused (omit it). */
-export function registerPlatformType(type: PlatformType): void {
-  platformTypes.push(type);
-}
+import { platformTypes, registerPlatformType } from './platform-objects.js';
 
 registerPlatformType({
   is: isDOMException,
