@@ -12,7 +12,8 @@ import { fromRaw, locationParts, testUrl, type FileRun, type RawRun } from './ty
 
 const CHILD = fileURLToPath(new URL('./node-child.cjs', import.meta.url));
 
-export async function runInNode(file: WptFile, options: ColumnOptions): Promise<FileRun> {
+/** `execPath`: the node binary (default: the one running the runner). */
+export async function runInNode(file: WptFile, options: ColumnOptions, execPath = process.execPath): Promise<FileRun> {
   const started = Date.now();
   const harnessMs = harnessTimeoutMs(file, options);
   const job = {
@@ -23,7 +24,7 @@ export async function runInNode(file: WptFile, options: ColumnOptions): Promise<
   };
   // `gc()` only for files that ask for it through common/gc.js, as Node's own WPT runner does.
   const flags = file.scripts.includes('common/gc.js') ? ['--expose-gc'] : [];
-  const child = spawn(process.execPath, [...flags, '--max-old-space-size=512', CHILD], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(execPath, [...flags, '--max-old-space-size=512', CHILD], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const results = child.stdio[3] as Readable;

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AREAS, type Area, type WptFile } from './discover.js';
-import type { Column } from './runner.js';
+import { columnLabel, type Column } from './runner.js';
 import type { FileRun, SubtestStatus } from './types.js';
 
 export interface Counts {
@@ -32,11 +32,12 @@ export interface FileReport {
   skip: string | null;
   harness: Partial<Record<Column, { status: string; message: string | null; durationMs: number }>>;
   /** name → outcome per column, in the order first reported. */
-  subtests: Array<{ name: string } & Partial<Record<Column, Outcome>> & { messages?: Partial<Record<Column, string>> }>;
+  subtests: Array<{ name: string; outcome: Partial<Record<Column, Outcome>>; messages?: Partial<Record<Column, string>> }>;
 }
 
-function emptyCounts(): Counts {
-  return { files: 0, skipped: 0, subtests: 0, passed: { spillway: 0, node: 0 }, failed: { spillway: 0, node: 0 }, timedOut: { spillway: 0, node: 0 }, harnessProblems: { spillway: 0, node: 0 } };
+function emptyCounts(columns: Column[]): Counts {
+  const zeros = () => Object.fromEntries(columns.map((c) => [c, 0])) as Record<Column, number>;
+  return { files: 0, skipped: 0, subtests: 0, passed: zeros(), failed: zeros(), timedOut: zeros(), harnessProblems: zeros() };
 }
 
 /** Lines up both columns' subtests for one file (union of names, duplicates kept by position). */
@@ -56,23 +57,23 @@ export function fileReport(file: WptFile, runs: Partial<Record<Column, FileRun>>
       if (!positions) slots.set(s.name, (positions = []));
       if (positions[nth] === undefined) {
         positions[nth] = report.subtests.length;
-        report.subtests.push({ name: s.name });
+        report.subtests.push({ name: s.name, outcome: {} });
       }
       const row = report.subtests[positions[nth]];
-      row[c] = s.status;
+      row.outcome[c] = s.status;
       if (s.status !== 'PASS' && s.message) (row.messages ??= {})[c] = s.message.slice(0, 500);
     }
   }
-  for (const row of report.subtests) for (const c of columns) if (runs[c] && row[c] === undefined) row[c] = 'MISSING';
+  for (const row of report.subtests) for (const c of columns) if (runs[c] && row.outcome[c] === undefined) row.outcome[c] = 'MISSING';
   return report;
 }
 
 export function tally(reports: FileReport[], columns: Column[]): { areas: Map<Area, Counts>; total: Counts } {
   const areas = new Map<Area, Counts>();
-  const total = emptyCounts();
+  const total = emptyCounts(columns);
   for (const r of reports) {
     let area = areas.get(r.area);
-    if (!area) areas.set(r.area, (area = emptyCounts()));
+    if (!area) areas.set(r.area, (area = emptyCounts(columns)));
     for (const counts of [area, total]) {
       if (r.skip) {
         counts.skipped++;
@@ -84,7 +85,7 @@ export function tally(reports: FileReport[], columns: Column[]): { areas: Map<Ar
         const h = r.harness[c];
         if (h && h.status !== 'OK') counts.harnessProblems[c]++;
         for (const row of r.subtests) {
-          const o = row[c];
+          const o = row.outcome[c];
           if (o === 'PASS') counts.passed[c]++;
           else if (o === 'TIMEOUT' || o === 'NOTRUN') counts.timedOut[c]++;
           else counts.failed[c]++;
@@ -102,8 +103,7 @@ function pct(n: number, d: number): string {
 /** The per-area table as markdown (also readable on a terminal). */
 export function markdownTable(areas: Map<Area, Counts>, total: Counts, columns: Column[]): string {
   const head = ['Area', 'Files', 'Skipped', 'Subtests'];
-  const names: Record<Column, string> = { spillway: 'Spillway', node: `Node ${process.versions.node}` };
-  for (const c of columns) head.push(`${names[c]} passed`, 'failed', 'timed out', 'pass %');
+  for (const c of columns) head.push(`${columnLabel(c)} passed`, 'failed', 'timed out', 'pass %');
   const rows: string[][] = [];
   const order: Area[] = [...AREAS, 'other'];
   for (const area of order) {

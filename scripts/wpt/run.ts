@@ -6,6 +6,8 @@
  *   --update            rewrite test/wpt/expectations.json from the Spillway column
  *   --spillway-only     skip the Node column (faster; the docs table is not written)
  *   --node-only         skip the Spillway column
+ *   --also-node PATH    another node binary as an extra anchor column (repeatable), e.g. Node 24
+ *                       from scripts/with-node.sh's cache beside the Node 20 running the runner
  *   --concurrency N     files at once per column (default 3)
  *   --timeout-ms N      harness time per file (default 10000; `timeout=long` files get 6x)
  *   --max-minutes N     overall bound (default 20); files not started by then are reported as not run
@@ -14,12 +16,12 @@
  * See "The WPT runner" in docs/web-platform.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertWptRoot, discover, wptRoot } from './discover.js';
 import { compare, readExpectations, updateExpectations, writeExpectations } from './expectations.js';
 import { fileReport, markdownTable, skippedList, tally, writeGeneratedSection } from './report.js';
-import { runFiles, type Column } from './runner.js';
+import { columnLabel, runFiles, type Column } from './runner.js';
 import type { FileRun } from './types.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,8 +48,13 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--update') args.update = true;
-    else if (a === '--spillway-only') args.columns = ['spillway'];
-    else if (a === '--node-only') args.columns = ['node'];
+    else if (a === '--spillway-only') args.columns = args.columns.filter((c) => c !== 'node');
+    else if (a === '--node-only') args.columns = args.columns.filter((c) => c !== 'spillway');
+    else if (a === '--also-node') {
+      const path = argv[++i];
+      if (!path) throw new Error('--also-node: give the path of a node binary');
+      args.columns.push(`node:${resolvePath(path)}`);
+    }
     else if (a === '--concurrency') args.concurrency = num(a);
     else if (a === '--timeout-ms') args.timeoutMs = num(a);
     else if (a === '--max-minutes') args.maxMinutes = num(a);
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
   const files = discover(root, args.filters);
   if (files.length === 0) throw new Error(`no *.any.js file under ${root} matches ${args.filters.join(', ')}`);
   const runnable = files.filter((f) => !f.skip).length;
-  console.log(`WPT: ${root}\n${files.length} files/variants, ${runnable} runnable, ${files.length - runnable} skipped; columns: ${args.columns.join(', ')} (Node ${process.versions.node})`);
+  console.log(`WPT: ${root}\n${files.length} files/variants, ${runnable} runnable, ${files.length - runnable} skipped; columns: ${args.columns.map(columnLabel).join(', ')}`);
 
   const out = await runFiles(files, {
     wptRoot: root,
@@ -83,7 +90,7 @@ async function main(): Promise<void> {
     },
   });
 
-  const reports = files.map((f) => fileReport(f, { spillway: out.runs.spillway.get(f.id), node: out.runs.node.get(f.id) }, args.columns));
+  const reports = files.map((f) => fileReport(f, Object.fromEntries(args.columns.map((c) => [c, out.runs[c].get(f.id)])), args.columns));
   const { areas, total } = tally(reports, args.columns);
   const table = markdownTable(areas, total, args.columns);
   console.log(`\n${table}\n`);
@@ -95,15 +102,15 @@ async function main(): Promise<void> {
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(
     RESULTS,
-    JSON.stringify({ node: process.versions.node, wptRoot: root, columns: args.columns, filters: args.filters, elapsedMs: out.elapsedMs, hostApiParts: out.hostApiParts, hostErrors: out.hostErrors, areas: Object.fromEntries(areas), total, files: reports }, null, 1),
+    JSON.stringify({ node: process.versions.node, wptRoot: root, columns: Object.fromEntries(args.columns.map((c) => [c, columnLabel(c)])), filters: args.filters, elapsedMs: out.elapsedMs, hostApiParts: out.hostApiParts, hostErrors: out.hostErrors, areas: Object.fromEntries(areas), total, files: reports }, null, 1),
   );
   console.log(`full results: ${RESULTS}`);
 
-  const full = args.filters.length === 0 && args.columns.length === 2 && !out.cutShort;
+  const full = args.filters.length === 0 && args.columns.includes('spillway') && args.columns.includes('node') && !out.cutShort;
   if (full) {
     const body = [
-      `Measured by \`npm run wpt\` on Node ${process.versions.node} (${process.platform}/${process.arch}), ${new Date().toISOString().slice(0, 10)}. ` +
-        `Spillway runs each file in a fresh isolate; the Node column runs it in a fresh \`node\` process, in Node's own realm.`,
+      `Measured by \`npm run wpt${args.columns.some((c) => c.startsWith('node:')) ? ' -- --also-node …' : ''}\` on Node ${process.versions.node} (${process.platform}/${process.arch}), ${new Date().toISOString().slice(0, 10)}. ` +
+        `Spillway runs each file in a fresh isolate (on the Node running the runner); each Node column runs it in a fresh \`node\` process of that version, in Node's own realm.`,
       '',
       table,
       '',

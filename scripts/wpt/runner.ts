@@ -2,13 +2,34 @@
  * Runs a list of WPT files through one or both columns with a concurrency limit and an overall
  * time bound. Shared by the CLI (./run.ts) and the expectations test (test/wpt/wpt.test.ts).
  */
+import { spawnSync } from 'node:child_process';
 import type { WptFile } from './discover.js';
 import type { ColumnOptions } from './job.js';
 import { runInNode } from './node-column.js';
 import { startStaticServer } from './static-server.js';
 import type { FileRun } from './types.js';
 
-export type Column = 'spillway' | 'node';
+/**
+ * A column: `spillway`, `node` (the Node running the runner), or `node:<path to a node binary>`
+ * for another Node as an extra anchor (`--also-node`).
+ */
+export type Column = string;
+
+/** The Node version behind a Node column (runs `<binary> --version` for an extra one). */
+const versions = new Map<Column, string>([['node', process.versions.node]]);
+export function nodeVersionOf(column: Column): string {
+  const known = versions.get(column);
+  if (known) return known;
+  const out = spawnSync(column.slice('node:'.length), ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (out.status !== 0) throw new Error(`${column.slice('node:'.length)}: not a runnable node binary (${out.error?.message ?? out.stderr.trim()})`);
+  const version = out.stdout.trim().replace(/^v/, '');
+  versions.set(column, version);
+  return version;
+}
+
+export function columnLabel(column: Column): string {
+  return column === 'spillway' ? 'Spillway' : `Node ${nodeVersionOf(column)}`;
+}
 
 export interface RunOptions {
   wptRoot: string;
@@ -54,6 +75,7 @@ export async function runFiles(files: WptFile[], options: RunOptions): Promise<R
   const deadline = started + (options.overallMs ?? 20 * 60_000);
   let cutShort = false;
   const runs: Record<Column, Map<string, FileRun>> = { spillway: new Map(), node: new Map() };
+  for (const c of options.columns) runs[c] ??= new Map();
   const column: ColumnOptions = {
     wptRoot: options.wptRoot,
     origin: server.origin,
@@ -97,7 +119,7 @@ export async function runFiles(files: WptFile[], options: RunOptions): Promise<R
         const mine = hostErrors.slice(errorsBefore).filter((e) => e.runningFiles.includes(file.id));
         if (mine.length > 0) run.message = `${run.message ? `${run.message}; ` : ''}host-side error while this file ran: ${mine[0].error.split('\n')[0]}`;
       } else {
-        run = await runInNode(file, column);
+        run = await runInNode(file, column, c === 'node' ? process.execPath : c.slice('node:'.length));
       }
       runs[c].set(file.id, run);
       options.onFile?.(c, file, run);

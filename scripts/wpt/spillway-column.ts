@@ -66,7 +66,8 @@ export async function runInSpillway(file: WptFile, options: SpillwayColumnOption
     const outcome = await handle.outcome;
     if (outcome.type === 'error') return crash(`${outcome.error.code}: ${outcome.error.message}`, started);
     if (outcome.type !== 'result' || outcome.json === undefined) return crash('the runner handler returned nothing', started);
-    return fromRaw(JSON.parse(outcome.json) as RawRun, Date.now() - started);
+    // The handler answers with its results already serialised (a string), see spillway-handler.js.
+    return fromRaw(JSON.parse(JSON.parse(outcome.json) as string) as RawRun, Date.now() - started);
   } finally {
     host.dispose();
   }

@@ -11,6 +11,10 @@
 // with TIMEOUT and completes the harness, so a hung test still reports what passed.
 var __spw_user = (function () {
   var globalEval = eval;
+  // Taken before any test runs: tests patch globals (Object.prototype.then, timers, JSON).
+  var stringify = JSON.stringify;
+  var setTimer = setTimeout;
+  var clearTimer = clearTimeout;
 
   function describe(err) {
     if (err && typeof err === 'object' && 'message' in err) return String(err.name || 'Error') + ': ' + String(err.message);
@@ -26,8 +30,10 @@ var __spw_user = (function () {
       function finish(harness) {
         if (settled) return;
         settled = true;
-        if (timer !== null) clearTimeout(timer);
-        resolve({ harness: harness, results: results, loadErrors: loadErrors });
+        if (timer !== null) clearTimer(timer);
+        // A string, not an object: a test may leave Object.prototype.then patched, which would
+        // make an object result a thenable.
+        resolve(stringify({ harness: harness, results: results, loadErrors: loadErrors }));
       }
       try {
         globalEval(job.workerScope)(job.location);
@@ -72,7 +78,7 @@ var __spw_user = (function () {
           loadErrors.push('done(): ' + describe(err));
         }
       }
-      timer = setTimeout(function () {
+      timer = setTimer(function () {
         timer = null;
         // The harness ends what is still running as TIMEOUT and then completes.
         try {
@@ -81,7 +87,7 @@ var __spw_user = (function () {
           loadErrors.push('timeout(): ' + describe(err));
         }
         // If even that did not complete it (a test stuck in cleanup), answer anyway.
-        setTimeout(function () {
+        setTimer(function () {
           finish({ status: 2, message: 'the harness did not complete after timeout()' });
         }, 1000);
       }, job.timeoutMs);

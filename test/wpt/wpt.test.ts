@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { discover, wptRoot } from '../../scripts/wpt/discover.js';
+import { assertWptRoot, discover, wptRoot } from '../../scripts/wpt/discover.js';
 import { compare, readExpectations } from '../../scripts/wpt/expectations.js';
 import { runFiles } from '../../scripts/wpt/runner.js';
 
@@ -63,6 +63,12 @@ describe('WPT runner', { skip: noWpt }, () => {
     'demo/throws-at-load.any.js': 'test(() => {}, "defined before the throw");\nthrow new Error("broken file");\n',
   };
   for (const [path, text] of Object.entries(files)) writeFileSync(join(scratch, path), text);
+
+  it('says where it looked, and how to point it elsewhere, when the WPT folder is missing', () => {
+    assert.throws(() => assertWptRoot(join(scratch, 'nowhere')), (err: Error) => err.message.includes(join(scratch, 'nowhere')) && err.message.includes('SPILLWAY_WPT_DIR'));
+    assert.equal(wptRoot('/repo', { SPILLWAY_WPT_DIR: '/data/wpt' }), '/data/wpt');
+    assert.equal(wptRoot('/repo/main', {}), '/repo/shared/wpt');
+  });
 
   it('discovers variants and skips window-only files with a reason', () => {
     const found = discover(scratch);
