@@ -85,7 +85,7 @@ export async function runFiles(files: WptFile[], options: RunOptions): Promise<R
   // The Spillway column loads isolated-vm; imported only when used, so `--node-only` also runs on
   // a Node whose isolated-vm build is not installed.
   const spillway = options.columns.includes('spillway') ? await import('./spillway-column.js') : null;
-  const hostApi = spillway ? await (await import('./host-api.js')).buildHostApi([`${server.host}:${server.port}`]) : { api: null, parts: [], close: async () => {} };
+  const hostApi = spillway ? (await import('./host-api.js')).buildHostApi([`${server.host}:${server.port}`]) : { api: null, parts: [], close: async () => {} };
   const runnable = files.filter((f) => !f.skip);
   // An error thrown on the host side of an isolate (in IsolateHost, not in the test) would end
   // this process as an unhandled rejection. It is a Spillway bug that a test found: record it
