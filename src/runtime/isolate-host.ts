@@ -172,10 +172,10 @@ export class IsolateHost {
         script.release();
       }
       const spw = (await context.global.get('__spw', { reference: true })) as IsolatedVM.Reference<Record<string, unknown>>;
-      const load = (await spw.get('load', { reference: true })) as IsolatedVM.Reference<(p: string[] | null, env: object) => string>;
+      const load = (await spw.get('load', { reference: true })) as IsolatedVM.Reference<(p: string[] | null, env: object, limits: object) => string>;
       let kind: string;
       try {
-        kind = (await load.apply(undefined, [options.plainParams, options.bindings ?? {}], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 })) as string;
+        kind = (await load.apply(undefined, [options.plainParams, options.bindings ?? {}, { maxLogBytes: options.maxLogBytes ?? 64 * 1024 }], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 })) as string;
       } catch (err) {
         throw new SpillwayError('NO_HANDLER', `The function exports nothing Spillway can call: ${(err as Error).message}.`);
       }

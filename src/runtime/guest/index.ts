@@ -10,7 +10,7 @@
  * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
  */
 import { buildEnv, installPlatformGlobal } from './bindings.js';
-import { callHooks, dropCalls, hostCall, hostSync, ops, settleCall, state } from './host.js';
+import { callHooks, dropCalls, flat, hostCall, hostSync, ops, resetOutbound, settleCall, state, type Op } from './host.js';
 import { installCoreGlobals } from './web/core.js';
 import { reportException } from './web/events.js';
 import { installFetchGlobals, loadFetchApi, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
@@ -61,15 +61,52 @@ const invocations = new Map<string, Invocation>();
 /** `unref` timers (AbortSignal.timeout) do not keep their invocation open. */
 const timers = new Map<number, { inv: string; fn: (...args: unknown[]) => void; args: unknown[]; repeatMs: number | null; unref: boolean }>();
 let nextTimerId = 1;
+/** Pending timers per invocation, for the cap. */
+const timerCounts = new Map<string, number>();
+
+function forgetTimer(id: number): void {
+  const timer = timers.get(id);
+  if (!timer) return;
+  timers.delete(id);
+  const left = (timerCounts.get(timer.inv) ?? 1) - 1;
+  if (left <= 0) timerCounts.delete(timer.inv);
+  else timerCounts.set(timer.inv, left);
+}
 let kind: HandlerKind | null = null;
 let target: ((...args: unknown[]) => unknown) | null = null;
 let targetThis: unknown = undefined;
 let plainParams: string[] | null = null;
 let env: Record<string, unknown> = {};
 
+/** Longest error message or stack sent to the host, in characters. */
+const MAX_ERROR_TEXT = 16 * 1024;
+/** Most bytes of response headers (names and values) a handler may send. */
+const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
+/** Most timers one invocation, and the whole isolate, may have pending: each is a timer on the host. */
+const MAX_TIMERS_PER_INVOCATION = 10_000;
+const MAX_TIMERS_PER_ISOLATE = 100_000;
+
+/** A bounded string for the host, whatever the value (getters and toString may throw or lie). */
+function boundedText(value: unknown, max: number): string {
+  let s: string;
+  try {
+    s = typeof value === 'string' ? value : String(value);
+  } catch {
+    s = '[a value that could not be converted to a string]';
+  }
+  return flat(s.length > max ? `${s.slice(0, max)}… [${s.length - max} more characters]` : s);
+}
+
 function describe(err: unknown, code: GuestError['code'] = 'FUNCTION_ERROR'): GuestError {
-  if (err instanceof Error) return { code, name: err.name, message: err.message, stack: err.stack };
-  return { code, name: 'Error', message: typeof err === 'string' ? err : safeStringify(err) };
+  try {
+    if (err instanceof Error) {
+      const stack = err.stack;
+      return { code, name: boundedText(err.name, 256), message: boundedText(err.message, MAX_ERROR_TEXT), stack: stack === undefined ? undefined : boundedText(stack, MAX_ERROR_TEXT) };
+    }
+    return { code, name: 'Error', message: boundedText(typeof err === 'string' ? err : safeStringify(err), MAX_ERROR_TEXT) };
+  } catch {
+    return { code, name: 'Error', message: 'The function threw a value that could not be described.' };
+  }
 }
 
 function safeStringify(value: unknown): string {
@@ -111,6 +148,13 @@ function setTimer(repeat: boolean, handler: unknown, ms?: unknown, args: unknown
     fn = () => void (0, eval)(code);
   }
   const inv = currentInvocation();
+  const pendingHere = timerCounts.get(inv) ?? 0;
+  if (pendingHere >= MAX_TIMERS_PER_INVOCATION || timers.size >= MAX_TIMERS_PER_ISOLATE) {
+    throw new RangeError(
+      `setTimeout/setInterval: more than ${pendingHere >= MAX_TIMERS_PER_INVOCATION ? `${MAX_TIMERS_PER_INVOCATION} timers pending in one invocation` : `${MAX_TIMERS_PER_ISOLATE} timers pending in this function`}; clear or await some before starting more.`,
+    );
+  }
+  timerCounts.set(inv, pendingHere + 1);
   const delay = Math.max(0, Number(ms) | 0);
   const id = nextTimerId++;
   timers.set(id, { inv, fn, args, repeatMs: repeat ? Math.max(1, delay) : null, unref });
@@ -123,7 +167,7 @@ function setTimer(repeat: boolean, handler: unknown, ms?: unknown, args: unknown
 function clearTimer(id: unknown): void {
   const timer = timers.get(Number(id));
   if (!timer) return;
-  timers.delete(Number(id));
+  forgetTimer(Number(id));
   const record = invocations.get(timer.inv);
   if (record && !timer.unref) settlePending(record);
   ops.push(['clearTimer', timer.inv, Number(id)]);
@@ -163,7 +207,7 @@ function maybeDone(record: Invocation): void {
   if (record.responded && record.pending <= 0 && record.waitUntil <= 0 && invocations.has(record.id)) {
     invocations.delete(record.id);
     // Only unref timers can be left; the host drops them with the invocation.
-    for (const [timerId, timer] of timers) if (timer.inv === record.id) timers.delete(timerId);
+    for (const [timerId, timer] of timers) if (timer.inv === record.id) forgetTimer(timerId);
     ops.push(['done', record.id]);
   }
 }
@@ -198,12 +242,25 @@ function mapArguments(input: unknown): unknown[] {
   return [input];
 }
 
+/** A handler's own Response object can be tampered with; what reaches the host must be a sane head. */
+function checkResponseHead(status: unknown, headers: unknown[]): void {
+  const bad = (message: string) => Object.assign(new TypeError(message), { spwCode: 'BAD_RESPONSE' });
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) throw bad(`The response status must be an integer from 200 to 599, got ${boundedText(status, 64)}.`);
+  let bytes = 0;
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') throw bad('The response headers must be pairs of strings.');
+    bytes += pair[0].length + pair[1].length + 4;
+    if (bytes > MAX_RESPONSE_HEADER_BYTES) throw bad(`The response headers are larger than ${MAX_RESPONSE_HEADER_BYTES} bytes; send less in headers (put it in the body).`);
+  }
+}
+
 async function sendResponse(record: Invocation, value: unknown): Promise<void> {
   if (!(value instanceof Response)) {
     const got = value === null ? 'null' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
     throw Object.assign(new TypeError(`The handler must return a Response (or a Promise of one), got ${got}.`), { spwCode: 'BAD_RESPONSE' });
   }
   const headers: Array<[string, string]> = [...value.headers];
+  checkResponseHead(value.status, headers);
   const body = responseBodyForHost(value);
   if (body.kind !== 'stream') {
     const payload = body.kind === 'none' ? null : body.kind === 'text' ? body.text : body.bytes;
@@ -295,7 +352,7 @@ function fireTimer(id: number): void {
   const record = invocations.get(timer.inv);
   const holds = record !== undefined && !timer.unref;
   if (timer.repeatMs === null) {
-    timers.delete(id);
+    forgetTimer(id);
   } else {
     if (holds) record.pending++;
     ops.push(['timer', timer.inv, id, timer.repeatMs]);
@@ -314,8 +371,9 @@ function cancel(id: string): void {
   if (!record) return;
   record.cancelled = true;
   invocations.delete(id);
-  for (const [timerId, timer] of timers) if (timer.inv === id) timers.delete(timerId);
+  for (const [timerId, timer] of timers) if (timer.inv === id) forgetTimer(timerId);
   dropCalls(id);
+  logBytes.delete(id);
   record.pull?.();
 }
 
@@ -362,11 +420,70 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
  */
 function drain(): { ops: typeof ops; index: number } {
   state.current = null;
-  return { ops: ops.splice(0), index: globalThis.__spw.currentIndex };
+  resetOutbound();
+  return { ops: guardOps(ops.splice(0)), index: globalThis.__spw.currentIndex };
+}
+
+/** Console output sent to the host per invocation; the host keeps `maxLogBytes` of it. */
+const logBytes = new Map<string, number>();
+let maxLogBytes = 64 * 1024;
+
+/**
+ * The last gate before operations cross to the host: console output stops at the host's cap (the
+ * host sees one character more and marks the truncation), error texts are bounded, strings are
+ * flat and binary data is cut to its view. Whatever produced an operation (console, reported
+ * exceptions, the event loop), nothing larger than this crosses, so a small heap cannot make the
+ * host copy gigabytes by repeating one string.
+ */
+function guardOps(out: Op[]): Op[] {
+  const kept: Op[] = [];
+  for (const op of out) {
+    switch (op[0]) {
+      case 'log': {
+        const used = logBytes.get(op[1]) ?? 0;
+        const room = maxLogBytes + 1 - used;
+        if (room <= 0) continue;
+        const text = boundedText(op[3], room);
+        logBytes.set(op[1], used + text.length);
+        kept.push(['log', op[1], boundedText(op[2], 16), text]);
+        continue;
+      }
+      case 'error': {
+        const e = op[2];
+        kept.push(['error', op[1], { code: e.code === 'BAD_RESPONSE' ? 'BAD_RESPONSE' : 'FUNCTION_ERROR', name: boundedText(e.name, 256), message: boundedText(e.message, MAX_ERROR_TEXT), stack: e.stack === undefined ? undefined : boundedText(e.stack, MAX_ERROR_TEXT) }]);
+        continue;
+      }
+      case 'respond': {
+        const body = op[2].body;
+        kept.push(['respond', op[1], { ...op[2], headers: op[2].headers.map(([n, v]) => [flat(n), flat(v)] as [string, string]), body: typeof body === 'string' ? flat(body) : body instanceof Uint8Array ? ownBytes(body) : body }]);
+        continue;
+      }
+      case 'chunk':
+        kept.push(['chunk', op[1], ownBytes(op[2])]);
+        continue;
+      case 'result':
+        kept.push(typeof op[2] === 'string' ? ['result', op[1], flat(op[2])] : op);
+        continue;
+      case 'done':
+        logBytes.delete(op[1]);
+        kept.push(op);
+        continue;
+      default:
+        kept.push(op);
+    }
+  }
+  logBytes.delete('');
+  return kept;
+}
+
+/** A view's own bytes: the host copy of a view carries its whole buffer. */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 /** Binds the user's bundle. Returns the handler kind, or throws a message the host reports as NO_HANDLER. */
-function load(params: string[] | null, bindings: Record<string, unknown>): HandlerKind {
+function load(params: string[] | null, bindings: Record<string, unknown>, limits: { maxLogBytes?: number } = {}): HandlerKind {
+  if (typeof limits.maxLogBytes === 'number') maxLogBytes = limits.maxLogBytes;
   env = buildEnv(bindings);
   plainParams = params;
   const mod = typeof __spw_user === 'object' && __spw_user ? __spw_user : ({} as UserModule);
