@@ -4,13 +4,15 @@
  * performance, queueMicrotask/reportError and `self`. Which implementation each one uses, and
  * why, is recorded in docs/web-platform.md.
  *
- * What every request needs (DOMException, events, abort, streams) is installed eagerly; URL
- * (whatwg-url), the Encoding standard (its single-byte and CJK tables), structuredClone and
- * crypto are installed lazily (./lazy.ts), so an isolate pays for them on first use.
+ * What every request needs (DOMException, events, abort, streams) and the small interfaces
+ * whose global descriptors idlharness checks (crypto) are installed eagerly; URL (whatwg-url),
+ * the Encoding standard (its single-byte and CJK tables) and structuredClone are installed
+ * lazily (./lazy.ts), so an isolate pays for them on first use.
  */
 import { DOMException, QuotaExceededError } from './dom-exception.js';
 import { AbortController, AbortSignal, abortTimerHooks } from './abort.js';
 import { atob, btoa } from './base64.js';
+import { Crypto, crypto, CryptoKey, SubtleCrypto } from './crypto.js';
 import { ErrorEvent, Event, EventTarget, installGlobalEventTarget, performanceNow, reportError, reportException, reportHooks, timeOrigin } from './events.js';
 import { defineGlobal, defineGlobals, defineLazyGlobals } from './lazy.js';
 import { registerPlatformType } from './platform-objects.js';
@@ -89,6 +91,10 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     btoa,
     queueMicrotask,
     reportError,
+    Crypto,
+    CryptoKey,
+    SubtleCrypto,
+    crypto,
     Performance,
     performance,
     ...installGlobalEventTarget(g),
@@ -105,11 +111,6 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     return { URL, URLSearchParams };
   });
   defineLazyGlobals(g, ['structuredClone'], () => ({ structuredClone: (require('./structured-clone.js') as typeof import('./structured-clone.js')).structuredClone }));
-  defineLazyGlobals(g, ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey'], () => {
-    const m = require('./crypto.js') as typeof import('./crypto.js');
-    if (m.Crypto) registerNonSerializable([m.Crypto, m.SubtleCrypto, m.CryptoKey]);
-    return { crypto: m.crypto, Crypto: m.Crypto, SubtleCrypto: m.SubtleCrypto, CryptoKey: m.CryptoKey };
-  });
   defineLazyGlobals(g, ['TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream'], () => {
     const m = require('./encoding.js') as typeof import('./encoding.js');
     if (m.TextEncoder) registerNonSerializable([m.TextEncoder, m.TextDecoder, m.TextEncoderStream, m.TextDecoderStream]);
@@ -126,6 +127,9 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
     Event,
     EventTarget,
     AbortController,
+    Crypto,
+    SubtleCrypto,
+    CryptoKey,
     streams.ReadableStream,
     streams.WritableStream,
     streams.TransformStream,

@@ -201,9 +201,9 @@ export class Crypto {
 
 }
 
-webidlInterface(Crypto);
-webidlInterface(SubtleCrypto);
-webidlInterface(CryptoKey);
+webidlInterface(Crypto, 'Crypto');
+webidlInterface(SubtleCrypto, 'SubtleCrypto');
+webidlInterface(CryptoKey, 'CryptoKey');
 
 constructing = true;
 subtle = new SubtleCrypto();

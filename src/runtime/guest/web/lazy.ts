@@ -9,8 +9,13 @@
  * the isolate starts), and the whole bundle still compiles from one V8 code cache.
  */
 
-/** Defines `name` on `target` as a standard global: writable, configurable, not enumerable. */
+/**
+ * Defines `name` on `target` as a standard global: writable, configurable, not enumerable. A
+ * function (an interface object, `atob`, ...) also gets its `name`, which minification of the
+ * guest bundle would otherwise have shortened (`URL.name` must be "URL").
+ */
 export function defineGlobal(target: object, name: string, value: unknown): void {
+  if (typeof value === 'function' && value.name !== name) Object.defineProperty(value, 'name', { value: name, configurable: true });
   Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
 }
 

@@ -7,7 +7,7 @@
  * isolate start-up, and the eagerly installed ones (Event, EventTarget, AbortSignal, ...) are not
  * covered by an idlharness test in our WPT subset, so they keep class-shaped members.
  */
-export function webidlInterface(ctor: abstract new (...args: never[]) => unknown, tag: string = ctor.name): void {
+export function webidlInterface(ctor: abstract new (...args: never[]) => unknown, tag: string): void {
   for (const target of [ctor.prototype as object, ctor as object]) {
     const descs = Object.getOwnPropertyDescriptors(target) as Record<string | symbol, PropertyDescriptor>;
     const changed: PropertyDescriptorMap = {};
