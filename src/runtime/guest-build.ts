@@ -5,6 +5,7 @@
  * of guest globals. Used by the guest build (./guest-code.ts).
  */
 import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
 
 const shim = (name: string) => fileURLToPath(new URL(`./guest/web/node-shims/${name}`, import.meta.url));
 
@@ -36,8 +37,19 @@ const WEB_GLOBALS = ['MessagePort', 'URL', 'URLSearchParams', 'AbortSignal', 'Re
 export const guestBuildOptions = {
   alias: aliases(),
   inject: [shim('inject.js')],
-  // Web classes and functions must keep their names (`Request.name`, WebIDL's idlharness checks
-  // them) through minification.
-  keepNames: true,
   define: Object.fromEntries(WEB_GLOBALS.map((name) => [name, `globalThis.${name}`])),
 };
+
+/** undici modules replaced by a lighter stand-in (see the shim's header for why). */
+const UNDICI_REPLACEMENTS: Array<{ request: RegExp; from: RegExp; shim: string }> = [{ request: /^\.\/tree$/, from: /[\\/]undici[\\/]lib[\\/]core$/, shim: 'undici-tree.cjs' }];
+
+export const guestBuildPlugins: Plugin[] = [
+  {
+    name: 'spillway-undici-slim',
+    setup(build) {
+      for (const r of UNDICI_REPLACEMENTS) {
+        build.onResolve({ filter: r.request }, (args) => (r.from.test(args.resolveDir) ? { path: shim(r.shim) } : undefined));
+      }
+    },
+  },
+];

@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { guestBuildOptions } from './guest-build.js';
+import { guestBuildOptions, guestBuildPlugins } from './guest-build.js';
 import { webBuildPlugins } from './guest-web-build.js';
 import { ivm, type IsolatedVM } from './ivm.js';
 
@@ -54,7 +54,7 @@ export function loadGuestCode(): Promise<GuestCode> {
       mainFields: ['module', 'main'],
       logLevel: 'silent',
       ...guestBuildOptions,
-      plugins: webBuildPlugins,
+      plugins: [...webBuildPlugins, ...guestBuildPlugins],
     });
     const source = result.outputFiles[0].text;
     const scratch = new ivm.Isolate({ memoryLimit: 128 });
