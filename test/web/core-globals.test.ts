@@ -115,8 +115,11 @@ describe('core Web APIs in an isolate', () => {
       const c = structuredClone(o);
       const errs = [() => 1, Symbol('s'), new AbortController(), new WeakMap()].map((v) => { try { structuredClone(v); return 'cloned' } catch (e) { return e.name + ':' + (e instanceof DOMException) } });
       const dom = structuredClone(new DOMException('m', 'DataError'));
+      const file = structuredClone(new File(['hi'], 'a.txt', { type: 'text/plain', lastModified: 7 }));
+      const blob = structuredClone(new Blob(['yo'], { type: 'x/y' }));
+      const files = [file instanceof File, file.name, file.type, file.lastModified, file.size, blob instanceof Blob, blob instanceof File, blob.type, blob.size];
       return Response.json({ circular: c.self === c, date: c.m.get(1).d.getTime(), set: [...c.s], err: [c.e instanceof TypeError, c.e.message, c.e.cause], u8: [...c.u8], big: String(c.big),
-        fresh: c !== o && c.u8.buffer !== o.u8.buffer, errs, dom: [dom instanceof DOMException, dom.name, dom.code] });
+        fresh: c !== o && c.u8.buffer !== o.u8.buffer, errs, dom: [dom instanceof DOMException, dom.name, dom.code], files });
     } }`);
     assert.equal(json.circular, true);
     assert.equal(json.date, 5);
@@ -127,6 +130,7 @@ describe('core Web APIs in an isolate', () => {
     assert.equal(json.fresh, true);
     assert.deepEqual(json.errs, ['DataCloneError:true', 'DataCloneError:true', 'DataCloneError:true', 'DataCloneError:true']);
     assert.deepEqual(json.dom, [true, 'DataError', 0]);
+    assert.deepEqual(json.files, [true, 'a.txt', 'text/plain', 7, 2, true, false, 'x/y', 2]);
   });
 
   it('reports exceptions from queueMicrotask and timer callbacks to error listeners, and logs unhandled ones', async () => {

@@ -12,6 +12,7 @@
 import { DOMException, QuotaExceededError } from './dom-exception.js';
 import { AbortController, AbortSignal, abortTimerHooks } from './abort.js';
 import { atob, btoa } from './base64.js';
+import { Blob, blobBytes, File } from './blob.js';
 import { Crypto, crypto, CryptoKey, SubtleCrypto } from './crypto.js';
 import { ErrorEvent, Event, EventTarget, installGlobalEventTarget, performanceNow, reportError, reportException, reportHooks, timeOrigin } from './events.js';
 import { defineGlobal, defineGlobals, defineLazyGlobals } from './lazy.js';
@@ -61,6 +62,35 @@ function queueMicrotask(callback: () => void): void {
       reportException(err);
     }
   });
+}
+
+const fileName = Object.getOwnPropertyDescriptor(File.prototype, 'name')!.get!;
+const fileLastModified = Object.getOwnPropertyDescriptor(File.prototype, 'lastModified')!.get!;
+
+/** Blob and File are serializable (HTML §2.7): a clone has the same bytes, type, name and date. */
+function registerSerializableFiles(): void {
+  const isFile = (v: object) => {
+    try {
+      fileName.call(v);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const isBlob = (v: object) => {
+    try {
+      blobBytes(v as Blob);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // File first: a File (or a subclass of it) is received as a File, the closest serializable class.
+  registerPlatformType({
+    is: isFile,
+    clone: (v) => new File([blobBytes(v as Blob)], fileName.call(v) as string, { type: (v as Blob).type, lastModified: fileLastModified.call(v) as number }),
+  });
+  registerPlatformType({ is: isBlob, clone: (v) => new Blob([blobBytes(v as Blob)], { type: (v as Blob).type }) });
 }
 
 /** Instances of these interfaces are platform objects: structuredClone refuses them. */
@@ -123,6 +153,7 @@ export function installCoreGlobals(g: typeof globalThis, hooks: CoreHooks): void
   const streamIteratorPrototype = Object.getPrototypeOf(new streams.ReadableStream().values()) as object;
   if (Object.getPrototypeOf(streamIteratorPrototype) === Object.prototype) Object.setPrototypeOf(streamIteratorPrototype, asyncIteratorPrototype);
 
+  registerSerializableFiles();
   registerNonSerializable([
     Event,
     EventTarget,
