@@ -16,6 +16,7 @@ import { hostCall, HostError, state } from '../host.js';
 import { Blob, File } from './blob.js';
 import { createFileReaderClasses } from './file-reader.js';
 import { defineGlobals, defineLazyGlobals } from './lazy.js';
+import { registerPlatformType } from './platform-objects.js';
 
 declare const require: (id: string) => unknown;
 
@@ -179,6 +180,11 @@ export let Response: {
 };
 export let FormData: { new (): FormData; prototype: FormData };
 export { Blob, File, ReadableStream };
+
+// Headers, Request, Response and FormData are not Serializable: structuredClone refuses them.
+registerPlatformType({
+  is: (value) => undici !== undefined && (value instanceof Headers || value instanceof Request || value instanceof Response || value instanceof FormData),
+});
 
 /* ------------------------------------------------------------------ relative URLs */
 
