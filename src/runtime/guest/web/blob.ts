@@ -11,7 +11,6 @@
  * copy); every read hands out a copy.
  */
 import { ReadableStream, type ReadableByteStreamController, type UnderlyingByteSource } from 'web-streams-polyfill';
-import { registerPlatformType } from './platform-objects.js';
 
 declare const TextEncoder: new () => { encode(text: string): Uint8Array };
 declare const TextDecoder: new () => { decode(bytes: Uint8Array): string };
@@ -282,23 +281,3 @@ for (const [klass, tagName, members] of [
 }
 Object.defineProperty(Blob, 'length', { value: 0 });
 Object.defineProperty(File, 'length', { value: 2 });
-
-// Blob and File are Serializable: structuredClone copies them (the bytes are immutable, so the
-// copy shares them). File first, as a File is also a Blob.
-registerPlatformType({
-  is: (value) => value instanceof File,
-  clone: (value) => {
-    const file = value as File;
-    const copy = new File([], file.name, { type: file.type, lastModified: file.lastModified });
-    bytesOf.set(copy, bytesOf.get(file)!);
-    return copy;
-  },
-});
-registerPlatformType({
-  is: (value) => bytesOf.has(value),
-  clone: (value) => {
-    const copy = new Blob([], { type: (value as Blob).type });
-    bytesOf.set(copy, bytesOf.get(value)!);
-    return copy;
-  },
-});
