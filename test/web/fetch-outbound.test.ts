@@ -93,6 +93,11 @@ const routes: Record<string, Handler> = {
     req.on('end', () => res.end(`got ${upload.received}`));
   },
   '/upload-progress': (_req, res) => res.end(String(upload.received)),
+  '/size': (req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => res.end(String(n)));
+  },
   '/delay': (_req, res) => {
     res.writeHead(200);
     res.write('waiting;');
@@ -292,6 +297,17 @@ describe('outbound fetch', () => {
     assert.equal(json.final, 'got 3000');
     // Before producing chunk n+1 the guest asked the upstream how much it had: chunk n had arrived.
     assert.deepEqual(json.seen, [1000, 2000, 3000]);
+  });
+
+  it('sends request bodies larger than one host call in pieces', async () => {
+    const h = await host(`export default { async fetch() {
+      const big = 'y'.repeat(3 * 1024 * 1024 + 5);
+      const asText = await (await fetch('UPSTREAM/size', { method: 'POST', body: big })).text();
+      const oneChunk = new ReadableStream({ start(c) { c.enqueue(new Uint8Array(5 * 1024 * 1024)); c.close(); } });
+      const asStream = await (await fetch('UPSTREAM/size', { method: 'POST', body: oneChunk, duplex: 'half' })).text();
+      return Response.json({ asText, asStream });
+    } }`);
+    assert.deepEqual(JSON.parse((await call(h)).text), { asText: String(3 * 1024 * 1024 + 5), asStream: String(5 * 1024 * 1024) });
   });
 
   it('a guest AbortSignal aborts the host request', async () => {

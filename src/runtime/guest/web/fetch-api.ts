@@ -246,10 +246,14 @@ function domException(message: string, name: string): unknown {
 function bodyForHost(body: BodyState | null): { kind: 'none' } | { kind: 'bytes'; value: Uint8Array | string } | { kind: 'stream'; stream: ReadableStream<Uint8Array> } {
   if (!body) return { kind: 'none' };
   const source = body.source;
-  if (typeof source === 'string') return { kind: 'bytes', value: source };
-  if (source instanceof Uint8Array) return { kind: 'bytes', value: source };
+  // Larger bodies go as a stream, in chunks the host accepts, rather than in one host call.
+  if (typeof source === 'string' && source.length <= UPLOAD_CHUNK_BYTES) return { kind: 'bytes', value: source };
+  if (source instanceof Uint8Array && source.byteLength <= UPLOAD_CHUNK_BYTES) return { kind: 'bytes', value: source };
   return { kind: 'stream', stream: body.stream };
 }
+
+/** Largest request-body piece sent to the host in one call (the host's `fetch.write` limit). */
+const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
@@ -399,7 +403,7 @@ async function pumpRequestBody(stream: ReadableStream<Uint8Array>, write: (chunk
     const { done, value } = await reader.read();
     if (done) break;
     const bytes = toBytes(value);
-    if (bytes.byteLength > 0) await write(bytes);
+    for (let offset = 0; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES) await write(bytes.slice(offset, offset + UPLOAD_CHUNK_BYTES));
   }
   await end();
 }
