@@ -215,10 +215,10 @@ describe('installing dependencies with npm', () => {
     });
     const port = await listen(registry);
     try {
-      const { npm } = await installerWithCounter(join(dir, 'slow'), { timeoutMs: 1500, registry: `http://127.0.0.1:${port}/` });
+      const { npm } = await installerWithCounter(join(dir, 'slow'), { timeoutMs: 8000, registry: `http://127.0.0.1:${port}/` });
       const started = Date.now();
-      await rejectsWith(npm.install(readDependencies({ 'package.json': JSON.stringify({ dependencies: { hono: '^4.6.0' } }) })!), 'DEPENDENCY_INSTALL_TIMEOUT', /within 1500 ms.*SPILLWAY_NPM_INSTALL_TIMEOUT_MS/);
-      assert.ok(Date.now() - started < 10_000);
+      await rejectsWith(npm.install(readDependencies({ 'package.json': JSON.stringify({ dependencies: { hono: '^4.6.0' } }) })!), 'DEPENDENCY_INSTALL_TIMEOUT', /within 8000 ms.*SPILLWAY_NPM_INSTALL_TIMEOUT_MS/);
+      assert.ok(Date.now() - started < 20_000);
       assert.ok(sockets.size > 0, 'npm did reach the (hanging) registry');
       await Promise.all(closed); // npm's connections close only because npm was killed
       assert.deepEqual(readdirSync(join(dir, 'slow', 'cache')).filter((n) => n !== '.partial'), []);
