@@ -149,4 +149,13 @@ describe('Fetch API objects in an isolate', () => {
     const h = await host(`export default { fetch() { return Response.json({ buffer: typeof Buffer, process: typeof process, require: typeof globalThis.require }) } }`);
     assert.deepEqual(JSON.parse((await call(h)).body.toString()), { buffer: 'undefined', process: 'undefined', require: 'undefined' });
   });
+
+  it('installs the Fetch API globals as data properties once a request was made (undici loads on first use)', async () => {
+    const h = await host(`export default { fetch() {
+      return Response.json(['Headers', 'Request', 'Response', 'FormData', 'Blob', 'File', 'fetch'].map((n) => { const d = Object.getOwnPropertyDescriptor(globalThis, n); return [n, 'value' in d, d.writable, d.enumerable, d.configurable, d.value.name] }));
+    } }`);
+    for (const [name, isData, writable, enumerable, configurable, fnName] of JSON.parse((await call(h)).body.toString()) as Array<[string, boolean, boolean, boolean, boolean, string]>) {
+      assert.deepEqual([isData, writable, enumerable, configurable, fnName], [true, true, false, true, name], name);
+    }
+  });
 });

@@ -293,7 +293,8 @@ async function sendResponse(record: Invocation, value: unknown): Promise<void> {
 
 async function startInvocation(id: string, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }): Promise<void> {
   const record: Invocation = { id, pending: 1, responded: false, waitUntil: 0, waitUntilTotal: 0, pull: null, cancelled: false };
-  loadFetchApi(); // binds Request/Response below (undici's classes load on first use)
+  // Binds Request/Response below: undici's classes load on first use, which a plain function called with JSON never needs.
+  if (mode === 'http' || kind !== 'plain') loadFetchApi();
   invocations.set(id, record);
   const ctx = makeContext(record);
   try {

@@ -84,6 +84,12 @@ export function loadFetchApi(): Undici {
   Response = response.Response;
   FormData = formData.FormData;
   nameInterfaces({ Headers, Request, Response, FormData });
+  // Once loaded (the event loop loads them for every Request it makes), the globals become the
+  // plain data properties they would be had they been installed eagerly.
+  if (installedOn) {
+    const values: Record<string, unknown> = { Headers, Request, Response, FormData };
+    for (const name of Object.keys(values)) if (Object.getOwnPropertyDescriptor(installedOn, name)?.get) defineGlobals(installedOn, { [name]: values[name] });
+  }
   for (const iterable of [Headers, FormData]) {
     for (const key of ['entries', 'keys', 'values', 'forEach']) nameInterfaces({ [key]: (iterable.prototype as unknown as Record<string, unknown>)[key] });
   }
@@ -422,7 +428,10 @@ export function nameInterfaces(values: Record<string, unknown>): void {
 }
 
 /** Installs the Fetch API (Headers, Request, Response, FormData, Blob, File, fetch) as globals. */
+let installedOn: typeof globalThis | null = null;
+
 export function installFetchGlobals(g: typeof globalThis): void {
+  installedOn = g;
   installBaseUrl(g);
   nameInterfaces({ Blob, File, fetch });
   defineGlobals(g, { Blob, File, fetch });
