@@ -68,12 +68,12 @@ function normalizeDigest(algorithm: unknown): NormalizedDigest {
   return { name: known.name, outputBytes: bits / 8 };
 }
 
+/** The host names Web Crypto's DOMException kinds in `name`; give the guest real DOMExceptions. */
+const HOST_DOM_ERRORS = new Set(['NotSupportedError', 'OperationError', 'DataError']);
+
 function hostError(err: unknown): unknown {
-  const e = err as { name?: string; message?: string } | null;
-  if (e && typeof e.name === 'string' && e.name.endsWith('Error') && !(err instanceof TypeError) && ['NotSupportedError', 'OperationError', 'DataError'].includes(e.name)) {
-    return new DOMException(String(e.message), e.name);
-  }
-  return err;
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e && typeof e.name === 'string' && HOST_DOM_ERRORS.has(e.name) ? new DOMException(String(e.message), e.name) : err;
 }
 
 export class SubtleCrypto {
