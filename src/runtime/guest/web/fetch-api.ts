@@ -435,16 +435,15 @@ export function installFetchGlobals(g: typeof globalThis): void {
   installBaseUrl(g);
   nameInterfaces({ Blob, File, fetch });
   defineGlobals(g, { Blob, File, fetch });
-  // undici's classes load on first use; FileReader's are built then too (it extends EventTarget).
+  // undici's classes load on first use.
   defineLazyGlobals(g, ['Headers', 'Request', 'Response', 'FormData'], () => {
     loadFetchApi();
     return { Headers, Request, Response, FormData };
   });
-  defineLazyGlobals(g, ['FileReader', 'FileReaderSync', 'FileList'], () => {
-    const classes = { ...createFileReaderClasses(g) };
-    nameInterfaces(classes);
-    return classes;
-  });
+  // Three small classes (FileReader extends the core EventTarget, installed before this runs).
+  const readers = { ...createFileReaderClasses(g) };
+  nameInterfaces(readers);
+  defineGlobals(g, readers);
 }
 
 /**
