@@ -310,6 +310,21 @@ describe('outbound fetch', () => {
     assert.deepEqual(JSON.parse((await call(h)).text), { asText: String(3 * 1024 * 1024 + 5), asStream: String(5 * 1024 * 1024) });
   });
 
+  it('a request body stream that errors fails the fetch and releases the host request', async () => {
+    const h = await host(`export default { async fetch() {
+      let n = 0;
+      const body = new ReadableStream({ pull(c) { if (n++ === 0) c.enqueue(new Uint8Array(10)); else c.error(new Error('body broke')); } });
+      let failed;
+      try { await fetch('UPSTREAM/upload', { method: 'POST', body, duplex: 'half' }) } catch (e) { failed = e.message }
+      // Its slot is free again: three more requests can be open at once (the cap is 3).
+      const open = [];
+      for (let i = 0; i < 3; i++) open.push(await fetch('UPSTREAM/slow'));
+      return Response.json({ failed, open: open.length });
+    } }`);
+    assert.deepEqual(JSON.parse((await call(h)).text), { failed: 'body broke', open: 3 });
+    slow.release?.();
+  });
+
   it('a guest AbortSignal aborts the host request', async () => {
     const before = hang.closed;
     const h = await host(`export default { async fetch() {

@@ -329,6 +329,8 @@ export async function fetch(input: string | Request | { href: string }, init?: R
       head = started.head!;
     }
   } catch (err) {
+    // A failed upload (the body stream errored) or head: release the host side at once.
+    if (id !== null && !finished) void call('fetch.cancel', { id }).catch(() => {});
     finished = true;
     if (signal.aborted) throw signal.reason;
     throw guestError(err);
