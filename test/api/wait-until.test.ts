@@ -38,7 +38,8 @@ describe('ctx.waitUntil', () => {
     assert.equal(rec.status, 'failed');
     assert.equal(rec.error.code, 'TIMEOUT');
     assert.match(rec.error.message, /after its response was sent/);
-    assert.ok(rec.wallUs >= 300_000, `wall ${rec.wallUs} µs runs to the timeout`);
+    // Node's timers have millisecond granularity and may fire up to ~1 ms early against hrtime.
+    assert.ok(rec.wallUs >= 299_000, `wall ${rec.wallUs} µs runs to the timeout`);
     assert.equal(await (await fetch(`${t.base}/fn/healthy`)).text(), 'fine');
   });
 
