@@ -25,6 +25,7 @@ import { createFetchCapability, parseAllowHosts } from './runtime/capabilities/f
 import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
 import { FunctionRuntime } from './runtime/function-runtime.js';
 import { composeHostApi } from './runtime/host-api.js';
+import { LIMITS } from './protocol/schemas.js';
 import { PostgresMetadataStore } from './storage/postgres/postgres-metadata-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import type { MetadataStore } from './storage/types.js';
@@ -87,10 +88,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     blobs,
     maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES,
     idleMs: config.SPILLWAY_ISOLATE_IDLE_MS,
+    poolSize: config.SPILLWAY_ISOLATE_POOL_SIZE,
+    poolMemoryLimitMb: LIMITS.memoryLimitMb.default,
     maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES,
     hostApi,
     bindingsFor: () => bindings,
   });
+  runtime.warmUp().catch((err) => onError(err, 'preparing the pool of ready isolates failed'));
   const events = new PlatformEvents();
   const npm = new NpmInstaller({
     dir: join(config.SPILLWAY_DATA_DIR, 'npm'),

@@ -28,6 +28,7 @@ export const CONFIG_SCHEMA = {
   SPILLWAY_QUEUE_LEASE_MS: { schema: int(100, 3_600_000).default(15_000), description: 'How long a received execution job stays invisible before another worker may take it; renewed while it runs.' },
   SPILLWAY_RETRY_BASE_DELAY_MS: { schema: int(1, 3_600_000).default(2000), description: 'First retry delay; attempt n waits base × 2^(n-1) (seed 001: 2 s, 4 s, 8 s).' },
   SPILLWAY_MAX_WARM_ISOLATES: { schema: int(1, 100_000).default(5000), description: 'Warm isolates kept; the least recently used idle one is disposed past this.' },
+  SPILLWAY_ISOLATE_POOL_SIZE: { schema: int(0, 64).default(4), description: 'Isolates kept ready with the guest runtime loaded, so the first call of a new version only loads its bundle (0 turns the pool off).' },
   SPILLWAY_ISOLATE_IDLE_MS: { schema: int(1000, 86_400_000).default(15 * 60_000), description: 'An isolate idle this long is disposed.' },
   SPILLWAY_MAX_LOG_BYTES: { schema: int(1024, 10 * 1024 * 1024).default(64 * 1024), description: 'Console output kept per invocation, bytes.' },
   SPILLWAY_NPM_INSTALL_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), description: "Longest an npm install of a function's package.json dependencies may run at deploy before it is stopped, ms." },

@@ -10,6 +10,7 @@ import type { BlobStore } from '../blobs/types.js';
 import { loadGuestCode } from './guest-code.js';
 import type { HostApi } from './host-api.js';
 import { IsolateHost } from './isolate-host.js';
+import { IsolatePool } from './isolate-pool.js';
 import type { HttpRequestPayload, InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome } from './types.js';
 
 export interface VersionRef {
@@ -28,6 +29,9 @@ export interface FunctionRuntimeOptions {
   hostApi?: HostApi;
   /** The `env` bindings description a function's isolate is loaded with. */
   bindingsFor?: (ref: VersionRef) => Record<string, unknown>;
+  /** Isolates kept ready for cold starts (0: none), and the memory limit they are made with. */
+  poolSize?: number;
+  poolMemoryLimitMb?: number;
 }
 
 export interface RuntimeStats {
@@ -37,6 +41,9 @@ export interface RuntimeStats {
   isolateDeaths: number;
   /** CPU all batches used across live and dead isolates, µs. */
   batchCpuUs: number;
+  /** Cold starts served from the pool of ready isolates, and those that had to start one. */
+  poolHits: number;
+  poolMisses: number;
 }
 
 interface Slot {
@@ -51,10 +58,17 @@ export class FunctionRuntime {
   private coldStarts = 0;
   private isolateDeaths = 0;
   private deadCpuNs = 0;
+  private readonly pool: IsolatePool;
 
   constructor(private readonly options: FunctionRuntimeOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, options.idleMs / 4)));
     this.sweeper.unref();
+    this.pool = new IsolatePool({ size: options.poolSize ?? 0, memoryLimitMb: options.poolMemoryLimitMb ?? 128, guest: loadGuestCode, hostApi: options.hostApi });
+  }
+
+  /** Fills the pool of ready isolates; resolves when it is full. */
+  warmUp(): Promise<void> {
+    return this.pool.fill();
   }
 
   /** Bundles must load before a deploy is accepted: starts a throwaway isolate and reports why it cannot serve. */
@@ -103,7 +117,7 @@ export class FunctionRuntime {
       inFlight += slot.settled.inFlight;
       cpuNs += slot.settled.batchCpuNs;
     }
-    return { warmIsolates: warm, inFlight, coldStarts: this.coldStarts, isolateDeaths: this.isolateDeaths, batchCpuUs: Math.round(cpuNs / 1000) };
+    return { warmIsolates: warm, inFlight, coldStarts: this.coldStarts, isolateDeaths: this.isolateDeaths, batchCpuUs: Math.round(cpuNs / 1000), poolHits: this.pool.hits, poolMisses: this.pool.misses };
   }
 
   /** The live isolate of a version, if warm (for tests and metrics). */
@@ -113,6 +127,7 @@ export class FunctionRuntime {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.pool.close();
     const hosts = await Promise.allSettled([...this.slots.values()].map((s) => s.host));
     this.slots.clear();
     for (const h of hosts) if (h.status === 'fulfilled') h.value.dispose();
@@ -152,7 +167,7 @@ export class FunctionRuntime {
       functionId: ref.functionId,
       versionId: ref.versionId,
       bindings: this.options.bindingsFor?.(ref),
-    });
+    }, this.pool.take(ref.memoryLimitMb));
     host.onDeath = () => {
       this.isolateDeaths++;
       this.deadCpuNs += host.batchCpuNs;

@@ -44,6 +44,14 @@ interface BatchResult {
   consumed: number;
 }
 
+/** An isolate with the guest runtime loaded, not yet bound to any function. */
+export interface PreparedIsolate {
+  isolate: IsolatedVM.Isolate;
+  context: IsolatedVM.Context;
+  memoryLimitMb: number;
+  hostApi: HostApi | undefined;
+}
+
 export interface IsolateHostOptions {
   /** The function's bundle, an IIFE assigning its exports to `__spw_user`. */
   bundle: string;
@@ -145,13 +153,16 @@ export class IsolateHost {
     this.versionId = options.versionId ?? 'anonymous';
   }
 
-  /** Starts an isolate and loads the bundle: the cold start. Throws NO_HANDLER or FUNCTION_ERROR when the bundle cannot load. */
-  static async create(options: IsolateHostOptions): Promise<IsolateHost> {
-    const t0 = process.hrtime.bigint();
-    const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb });
+  /**
+   * Creates an isolate with the guest runtime loaded and nothing of any function in it yet. The
+   * isolate pool (./isolate-pool.ts) prepares these ahead of demand; `create` takes one, or
+   * prepares its own.
+   */
+  static async prepare(memoryLimitMb: number, guest: GuestCode, hostApi: HostApi | undefined): Promise<PreparedIsolate> {
+    const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb });
     try {
       const context = await isolate.createContext();
-      const sync = options.hostApi?.sync ?? {};
+      const sync = hostApi?.sync ?? {};
       await context.global.set(
         '__spw_host_sync',
         new ivm.Callback((method: string, args: unknown) => {
@@ -160,9 +171,27 @@ export class IsolateHost {
           return fn(args);
         }),
       );
-      const guestScript = await isolate.compileScript(options.guest.source, { filename: 'spillway:guest', cachedData: options.guest.cachedData });
+      const guestScript = await isolate.compileScript(guest.source, { filename: 'spillway:guest', cachedData: guest.cachedData });
       await guestScript.run(context);
       guestScript.release();
+      return { isolate, context, memoryLimitMb, hostApi };
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * Loads a function's bundle into an isolate: the cold start. Uses `prepared` (from the pool)
+   * when given and still usable, else prepares a fresh isolate first. Throws NO_HANDLER or
+   * FUNCTION_ERROR when the bundle cannot load.
+   */
+  static async create(options: IsolateHostOptions, prepared?: PreparedIsolate | null): Promise<IsolateHost> {
+    const t0 = process.hrtime.bigint();
+    const usable = prepared && !prepared.isolate.isDisposed && prepared.memoryLimitMb === options.memoryLimitMb && prepared.hostApi === options.hostApi ? prepared : null;
+    if (prepared && !usable && !prepared.isolate.isDisposed) prepared.isolate.dispose();
+    const { isolate, context } = usable ?? (await IsolateHost.prepare(options.memoryLimitMb, options.guest, options.hostApi));
+    try {
       const script = await isolate.compileScript(options.bundle, { filename: options.filename ?? 'function.js' });
       try {
         await script.run(context, { timeout: 5000 });
