@@ -62,3 +62,8 @@ declare module '@exodus/bytes/encoding.js' {
     readonly writable: unknown;
   }
 }
+
+declare module 'whatwg-url/lib/url-state-machine.js' {
+  const usm: { basicURLParse: (input: string, options?: Record<string, unknown>) => unknown };
+  export default usm;
+}
