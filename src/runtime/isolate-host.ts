@@ -94,8 +94,9 @@ interface HostInvocation {
   /** True once its start event entered the isolate. */
   started: boolean;
   /** Aborted when the invocation ends; host calls stop their I/O on it. */
-  abort: AbortController;
-  callContext: HostCallContext;
+  /** Created on the first host call (most calls make none); aborted when the invocation ends. */
+  abort: AbortController | null;
+  callContext: HostCallContext | null;
 }
 
 let invocationCounter = 0;
@@ -233,7 +234,6 @@ export class IsolateHost {
   invoke(mode: 'call', payload: { input: unknown }, limits: InvocationLimits): InvocationHandle;
   invoke(mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }, limits: InvocationLimits): InvocationHandle {
     const id = `i${(++invocationCounter).toString(36)}`;
-    const abort = new AbortController();
     let resolveOutcome!: (o: InvocationOutcome) => void;
     let resolveMetering!: (m: InvocationMetering) => void;
     const outcome = new Promise<InvocationOutcome>((r) => (resolveOutcome = r));
@@ -255,8 +255,8 @@ export class IsolateHost {
       wallTimer: null,
       error: null,
       started: false,
-      abort,
-      callContext: { invocationId: id, functionId: this.functionId, versionId: this.versionId, signal: abort.signal },
+      abort: null,
+      callContext: null,
     };
     this.pendingColdStartUs = 0;
     this.lastUsedMs = Date.now();
@@ -538,6 +538,10 @@ export class IsolateHost {
     }
     let result: unknown;
     try {
+      if (!inv.callContext) {
+        inv.abort = new AbortController();
+        inv.callContext = { invocationId: inv.id, functionId: this.functionId, versionId: this.versionId, signal: inv.abort.signal };
+      }
       result = fn(args, inv.callContext);
     } catch (err) {
       reply(false, toGuestError(err));
@@ -583,14 +587,14 @@ export class IsolateHost {
   private finish(inv: HostInvocation): void {
     if (!this.invocations.delete(inv.id)) return;
     if (inv.wallTimer) clearTimeout(inv.wallTimer);
-    inv.abort.abort(inv.error ?? new Error('the invocation ended'));
+    inv.abort?.abort(inv.error ?? new Error('the invocation ended'));
     for (const timerId of inv.timers) {
       const handle = this.hostTimers.get(timerId);
       if (handle) clearTimeout(handle);
       this.hostTimers.delete(timerId);
     }
     // A handler that finished without answering (possible only through platform faults) still settles.
-    this.settleOutcome(inv, { type: 'error', error: inv.error ?? new SpillwayError('BAD_RESPONSE', 'The function finished without producing a response.') });
+    if (!inv.outcomeSettled) this.settleOutcome(inv, { type: 'error', error: inv.error ?? new SpillwayError('BAD_RESPONSE', 'The function finished without producing a response.') });
     inv.resolveMetering({
       invocationId: inv.id,
       cpuUs: Math.round(inv.cpuNs / 1000),
