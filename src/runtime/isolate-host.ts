@@ -15,34 +15,8 @@ import { SpillwayError } from '../core/errors.js';
 import { ivm, type IsolatedVM } from './ivm.js';
 import type { GuestCode } from './guest-code.js';
 import { emptyHostApi, toGuestError, type HostApi, type HostCallContext } from './host-api.js';
-import type { HttpRequestPayload, InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome, LogLine } from './types.js';
-
-type Item =
-  | ['start', string, 'http', HttpRequestPayload]
-  | ['start', string, 'call', { input: unknown }]
-  | ['timer', number]
-  | ['pull', string]
-  | ['reply', string, number, boolean, unknown]
-  | ['cancel', string];
-
-type GuestError = { code: 'FUNCTION_ERROR' | 'BAD_RESPONSE'; name: string; message: string; stack?: string };
-
-type Op =
-  | ['timer', string, number, number]
-  | ['clearTimer', string, number]
-  | ['respond', string, { status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: boolean }]
-  | ['chunk', string, Uint8Array]
-  | ['end', string]
-  | ['result', string, string | undefined]
-  | ['error', string, GuestError]
-  | ['log', string, string, string]
-  | ['call', string, number, string, unknown]
-  | ['done', string];
-
-interface BatchResult {
-  cpu: Array<[string, number]>;
-  consumed: number;
-}
+import type { BatchResult, HttpRequestPayload, Item, Op } from './guest/protocol.js';
+import type { InvocationHandle, InvocationLimits, InvocationMetering, InvocationOutcome, LogLine } from './types.js';
 
 /** An isolate with the guest runtime loaded, not yet bound to any function. */
 export interface PreparedIsolate {

@@ -26,12 +26,7 @@ export interface InvocationMetering {
   error: SpillwayError | null;
 }
 
-export interface HttpRequestPayload {
-  method: string;
-  url: string;
-  headers: Array<[string, string]>;
-  body: Uint8Array | string | null;
-}
+export type { HttpRequestPayload } from './guest/protocol.js';
 
 export type InvocationOutcome =
   | { type: 'response'; status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: Readable | null }

@@ -50,6 +50,14 @@ describe('streamed responses', () => {
     await new Promise((r) => upstream.close(r));
   });
 
+  it('encodes string chunks as UTF-8', async () => {
+    await deploy(t.base, 'text-stream', `export default { fetch() {
+      return new Response(new ReadableStream({ start(c) { c.enqueue('héllo '); c.enqueue('wörld ✓'); c.close(); } }));
+    } }`);
+    const res = await fetch(`${t.base}/fn/text-stream`);
+    assert.equal(await res.text(), 'héllo wörld ✓');
+  });
+
   it('delivers the first event before the handler writes the last', async () => {
     const res = await fetch(`${t.base}/fn/events`);
     assert.equal(res.status, 200);

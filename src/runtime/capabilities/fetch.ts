@@ -27,6 +27,7 @@
  * again on the connected socket's remote address. There is no window between the check and the
  * connect for a rebinding DNS answer to slip through.
  */
+import type { FetchHead } from '../guest/protocol.js';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -61,14 +62,6 @@ export const FETCH_DEFAULTS = { timeoutMs: 30_000, maxConcurrent: 32, connectTim
 
 /** Largest request-body chunk the guest may send in one `fetch.write`, bytes. */
 const MAX_WRITE_BYTES = 1024 * 1024;
-
-interface FetchHead {
-  status: number;
-  statusText: string;
-  headers: Array<[string, string]>;
-  url: string;
-  redirected: boolean;
-}
 
 /** A request body the guest streams: one chunk at a time waits for undici to take it. */
 class UploadChannel {

@@ -12,6 +12,7 @@
  * Arguments and results cross the boundary as structured clones (strings, numbers, plain objects,
  * arrays, ArrayBuffers and typed arrays): no host object or function is ever visible in here.
  */
+import type { Op } from './protocol.js';
 
 /* Intrinsics captured before any user code runs, so a function that patches globals cannot
    change what the bridge checks. */
@@ -118,19 +119,6 @@ export function toHost(value: unknown, limit: number, what: string): { value: un
   const result = copy(value, 0);
   return { value: result, bytes };
 }
-
-/** One operation for the host, produced by a batch and read by `drain`. */
-export type Op =
-  | ['timer', string, number, number]
-  | ['clearTimer', string, number]
-  | ['respond', string, { status: number; headers: Array<[string, string]>; body: string | Uint8Array | null; stream: boolean }]
-  | ['chunk', string, Uint8Array]
-  | ['end', string]
-  | ['result', string, string | undefined]
-  | ['error', string, { code: 'FUNCTION_ERROR' | 'BAD_RESPONSE'; name: string; message: string; stack?: string }]
-  | ['log', string, string, string]
-  | ['call', string, number, string, unknown]
-  | ['done', string];
 
 /** Operations produced since the last drain. */
 export const ops: Op[] = [];

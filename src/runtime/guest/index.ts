@@ -10,31 +10,22 @@
  * event. That is what lets thousands of I/O-bound invocations share one isolate and one thread.
  */
 import { buildEnv, installPlatformGlobal } from './bindings.js';
-import { callHooks, dropCalls, flat, hostCall, hostSync, ops, resetOutbound, settleCall, state, type Op } from './host.js';
+import type { BatchResult, GuestError, HttpRequestPayload, Item, Op } from './protocol.js';
+import { callHooks, dropCalls, flat, hostCall, hostSync, ops, resetOutbound, settleCall, state } from './host.js';
 import { installCoreGlobals } from './web/core.js';
 import { reportException } from './web/events.js';
-import { installFetchGlobals, loadFetchApi, Request, Response, responseBodyForHost, TextDecoder, TextEncoder } from './web/fetch-api.js';
+import { installFetchGlobals, loadFetchApi, Request, Response, responseBodyForHost } from './web/fetch-api.js';
 
-type Item =
-  | ['start', string, 'http', HttpRequestPayload]
-  | ['start', string, 'call', { input: unknown }]
-  | ['timer', number]
-  | ['pull', string]
-  | ['reply', string, number, boolean, unknown]
-  | ['cancel', string];
+declare const require: (id: string) => unknown;
 
-interface HttpRequestPayload {
-  method: string;
-  url: string;
-  headers: Array<[string, string]>;
-  body: Uint8Array | string | null;
-}
-
-interface GuestError {
-  code: 'FUNCTION_ERROR' | 'BAD_RESPONSE';
-  name: string;
-  message: string;
-  stack?: string;
+/**
+ * The standard Encoding implementation behind the TextEncoder/TextDecoder globals, taken from its
+ * module (evaluated on first use, as the lazy globals are) rather than from the global, which user
+ * code may replace.
+ */
+let encodingModule: typeof import('./web/encoding.js') | null = null;
+function encoding(): typeof import('./web/encoding.js') {
+  return (encodingModule ??= require('./web/encoding.js') as typeof import('./web/encoding.js'));
 }
 
 interface Invocation {
@@ -281,7 +272,7 @@ async function sendResponse(record: Invocation, value: unknown): Promise<void> {
       }
       const { done, value: chunk } = await reader.read();
       if (done) break;
-      const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
+      const bytes = typeof chunk === 'string' ? new (encoding().TextEncoder)().encode(chunk) : chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
       ops.push(['chunk', record.id, bytes]);
     }
     ops.push(['end', record.id]);
@@ -306,7 +297,7 @@ async function startInvocation(id: string, mode: 'http' | 'call', payload: HttpR
       if (kind === 'fetch') result = await target.call(targetThis, request, env, ctx);
       else if (kind === 'handler') result = await target.call(targetThis, request, ctx);
       else {
-        const input = p.body === null || p.body === '' ? undefined : JSON.parse(typeof p.body === 'string' ? p.body : new TextDecoder().decode(p.body));
+        const input = p.body === null || p.body === '' ? undefined : JSON.parse(typeof p.body === 'string' ? p.body : new (encoding().TextDecoder)().decode(p.body));
         result = Response.json(await target.apply(targetThis, mapArguments(input)));
       }
       await sendResponse(record, result);
@@ -386,7 +377,7 @@ function cancel(id: string): void {
  * counter. The batch yields once between events so the promise chain each event woke runs
  * before the next event's clock starts. The operations are collected by `drain` afterwards.
  */
-async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[string, number]>; consumed: number }> {
+async function run(items: Item[], budgetMs: number): Promise<BatchResult> {
   const cpu = new Map<string, number>();
   const batchStart = Date.now();
   let consumed = 0;
@@ -410,7 +401,7 @@ async function run(items: Item[], budgetMs: number): Promise<{ cpu: Array<[strin
   // (and start timers or host calls for it); `drain` clears it.
   // Null prototype: the batch's promise resolves with this object, and a handler that defines
   // Object.prototype.then (WPT streams/piping/then-interception does) must not make it a thenable.
-  return Object.assign(Object.create(null) as { cpu: Array<[string, number]>; consumed: number }, { cpu: [...cpu], consumed });
+  return Object.assign(Object.create(null) as BatchResult, { cpu: [...cpu], consumed });
 }
 
 /**

@@ -11,6 +11,7 @@
  *
  * This file runs inside the isolate: no Node types, no host objects.
  */
+import type { FetchHead } from '../protocol.js';
 import { ReadableStream } from 'web-streams-polyfill';
 import { hostCall, HostError, state } from '../host.js';
 import { Blob, File } from './blob.js';
@@ -216,15 +217,6 @@ function installBaseUrl(g: typeof globalThis): void {
 }
 
 /* ------------------------------------------------------------------ outbound fetch */
-
-/** What the host answers `fetch.start`/`fetch.head` with. */
-interface FetchHead {
-  status: number;
-  statusText: string;
-  headers: Array<[string, string]>;
-  url: string;
-  redirected: boolean;
-}
 
 /** Statuses whose responses have no body (Fetch's "null body status"). */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -461,42 +453,4 @@ export function responseBodyForHost(response: Response): { kind: 'none' } | { ki
   if (typeof body.source === 'string') return { kind: 'text', text: body.source };
   if (body.source instanceof Uint8Array) return { kind: 'bytes', bytes: body.source };
   return { kind: 'stream', stream: body.stream };
-}
-
-/* ------------------------------------------------------------------ UTF-8 (moving to core.ts) */
-
-// Kept here until the core globals (./core.ts) bring the standard TextEncoder/TextDecoder.
-export function utf8Encode(text: string): Uint8Array {
-  const binary = unescape(encodeURIComponent(text));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
-export function utf8Decode(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
-  }
-  try {
-    return decodeURIComponent(escape(binary));
-  } catch {
-    return binary.replace(/[\x80-\xff]/g, '\ufffd');
-  }
-}
-
-export class TextEncoder {
-  readonly encoding = 'utf-8';
-  encode(input = ''): Uint8Array {
-    return utf8Encode(String(input));
-  }
-}
-
-export class TextDecoder {
-  readonly encoding = 'utf-8';
-  decode(input?: ArrayBuffer | ArrayBufferView): string {
-    if (input === undefined) return '';
-    const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    return utf8Decode(bytes);
-  }
 }
