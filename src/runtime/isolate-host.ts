@@ -93,6 +93,8 @@ export class IsolateHost {
   private readonly maxBatch: number;
   private readonly maxLogBytes: number;
   private pendingColdStartUs: number;
+  /** Rejects when the isolate is found disposed while batches run (see whileAlive). */
+  private disposedWatch: { promise: Promise<never> } | null = null;
   private readonly hostApi: HostApi;
   private readonly functionId: string;
   private readonly versionId: string;
@@ -266,6 +268,7 @@ export class IsolateHost {
     this.scheduled = false;
     if (this.running || this.dead) return;
     this.running = true;
+    const stopWatch = this.watchDisposal();
     try {
       while ((this.continuations.length > 0 || this.starts.length > 0) && !this.dead) {
         const limit = this.batchLimit();
@@ -274,6 +277,7 @@ export class IsolateHost {
         await this.runBatch(items);
       }
     } finally {
+      stopWatch();
       this.running = false;
     }
   }
@@ -337,17 +341,25 @@ export class IsolateHost {
    * Settles with `work`, or rejects as soon as isolated-vm disposes the isolate under it. On Node 24
    * (isolated-vm 6.2) an isolate disposed for exceeding its memory limit leaves the pending
    * `apply()` promise unsettled forever (measured: disposed, never rejected); this turns that
-   * into the memory-limit failure it is. The check is a flag read every 25 ms, only while a batch
-   * runs.
+   * into the memory-limit failure it is. One flag poll every 25 ms per run of batches (`flush`),
+   * not a timer per batch.
    */
   private whileAlive<T>(work: Promise<T>): Promise<T> {
-    let poll: NodeJS.Timeout | undefined;
-    const disposed = new Promise<never>((_, reject) => {
-      poll = setInterval(() => {
-        if (this.isolate.isDisposed) reject(new Error('Isolate was disposed during execution due to memory limit'));
-      }, 25);
-    });
-    return Promise.race([work, disposed]).finally(() => clearInterval(poll));
+    return this.disposedWatch ? Promise.race([work, this.disposedWatch.promise]) : work;
+  }
+
+  private watchDisposal(): () => void {
+    let reject!: (err: Error) => void;
+    const promise = new Promise<never>((_, r) => (reject = r));
+    promise.catch(() => {}); // raced by each batch; unobserved between batches
+    const poll = setInterval(() => {
+      if (this.isolate.isDisposed) reject(new Error('Isolate was disposed during execution due to memory limit'));
+    }, 25);
+    this.disposedWatch = { promise };
+    return () => {
+      clearInterval(poll);
+      this.disposedWatch = null;
+    };
   }
 
   /**
