@@ -31,6 +31,9 @@ export function toSpillwayError(err: unknown, bodyLimit: number): SpillwayError 
 }
 
 export function sendError(reply: FastifyReply, error: SpillwayError): FastifyReply {
+  // Backpressure errors carry how long to wait (details.retryAfterMs); HTTP says it in whole seconds.
+  const retryAfterMs = error.details?.retryAfterMs;
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply
     .code(error.status)
     .header(ERROR_SOURCE_HEADER, FUNCTION_FAULT_CODES.has(error.code) ? 'function' : 'platform')

@@ -133,6 +133,31 @@ export const ERROR_CATALOGUE = {
     meaning: "npm did not finish installing the function's `package.json` dependencies within SPILLWAY_NPM_INSTALL_TIMEOUT_MS and was stopped; nothing was cached.",
     fix: 'Deploy again (a slow registry), depend on fewer packages, or raise SPILLWAY_NPM_INSTALL_TIMEOUT_MS.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    meaning: "This API key (or, without one, this client IP) has spent its token bucket (policy `backpressure.tokenBucket`: 10 requests at once, refilled at 2 per second by default).",
+    fix: 'Wait the seconds in the `Retry-After` header before sending again, or spread requests out; an operator can raise the bucket in the capacity policy.',
+  },
+  CIRCUIT_OPEN: {
+    status: 503,
+    meaning: "The circuit breaker for this function (or for a downstream it needs) is open after consecutive failures; calls are refused without running until it half-opens (policy `backpressure.circuitBreaker`).",
+    fix: "Fix what made the last calls fail (see the function's recent executions), then retry after the `Retry-After` header's seconds.",
+  },
+  LOAD_SHED: {
+    status: 503,
+    meaning: 'The execution queue is over its load-shedding threshold, and requests of this priority are refused until it drains (policy `backpressure.loadShedding`; high priority is never shed).',
+    fix: 'Retry after the `Retry-After` header, or submit with `priority: "high"` for work that must not be shed.',
+  },
+  BURST_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The request was routed to the burst tier (by spillover or by a `/burst/` path), and the burst tier could not take it: it is turned off, at its worker limit, failed to start, or its provider refused or throttled the call.',
+    fix: 'Retry after the `Retry-After` header; an operator can check SPILLWAY_BURST_TIER and the burst limits in the capacity policy.',
+  },
+  NO_CAPACITY: {
+    status: 503,
+    meaning: 'Every baseline worker is at its concurrency limit, the burst tier cannot take the overflow, and the wait queue for a free slot is full.',
+    fix: 'Retry after the `Retry-After` header; an operator can raise the baseline size or enable the burst tier.',
+  },
   TIMEOUT: {
     status: 504,
     meaning: "The call ran longer on the wall clock than the function's `config.timeout`.",
