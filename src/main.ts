@@ -4,6 +4,7 @@
  */
 import { buildServer } from './api/server.js';
 import { ConfigError, describeConfig, loadConfig } from './config/config.js';
+import { PolicyError } from './capacity/policy.js';
 import { createPlatform } from './platform.js';
 
 async function main(): Promise<void> {
@@ -17,7 +18,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const platform = await createPlatform(config);
+  let platform;
+  try {
+    platform = await createPlatform(config);
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
   const app = await buildServer(platform);
   app.log.info({ config: describeConfig(config) }, 'effective configuration');
   const address = await app.listen({ port: config.PORT, host: config.SPILLWAY_HOST });

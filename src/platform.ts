@@ -12,6 +12,7 @@ import type { BlobStore } from './blobs/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
 import type { Config } from './config/config.js';
+import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
 import { NpmInstaller } from './deploy/npm-deps.js';
@@ -32,6 +33,8 @@ import type { MetadataStore } from './storage/types.js';
 
 export interface Platform {
   config: Config;
+  /** The capacity policy (seeds' defaults merged with SPILLWAY_CAPACITY_POLICY). */
+  policy: CapacityPolicy;
   clock: Clock;
   store: MetadataStore;
   queue: JobQueue;
@@ -61,6 +64,8 @@ export interface PlatformOptions {
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
   const onError = options.onError ?? ((err, context) => console.error(JSON.stringify({ level: 'error', msg: context, err: String((err as Error)?.stack ?? err) })));
+  const loaded = loadPolicy(config.SPILLWAY_CAPACITY_POLICY);
+  const policy: CapacityPolicy = config.SPILLWAY_BASELINE_WORKERS === undefined ? loaded : { ...loaded, baseline: { ...loaded.baseline, minWorkers: config.SPILLWAY_BASELINE_WORKERS, maxWorkers: Math.max(loaded.baseline.maxWorkers, config.SPILLWAY_BASELINE_WORKERS) } };
   mkdirSync(config.SPILLWAY_DATA_DIR, { recursive: true });
   const instanceId = config.SPILLWAY_INSTANCE_ID ?? `${hostname()}-${config.PORT}`;
 
@@ -123,6 +128,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   let closed: Promise<void> | null = null;
   const platform: Platform = {
     config,
+    policy,
     clock,
     store,
     queue,

@@ -40,6 +40,16 @@ export const CONFIG_SCHEMA = {
   },
   SPILLWAY_FETCH_TIMEOUT_MS: { schema: int(100, 3_600_000).default(30_000), description: "Longest one outbound fetch from a handler may take, from start to the end of its response body, ms." },
   SPILLWAY_FETCH_MAX_CONCURRENT: { schema: int(1, 1000).default(32), description: 'Outbound fetches one invocation may have open at once (a fetch is open until its response body ends or is cancelled).' },
+  SPILLWAY_CAPACITY_POLICY: { schema: z.string().min(1).optional(), description: "JSON file with capacity policy overrides (baseline, spillover, burst, executions, pools, backpressure), deep-merged over the seeds' defaults; see docs/capacity.md." },
+  SPILLWAY_BASELINE_WORKERS: { schema: int(1, 64).optional(), description: 'Baseline workers to start with (the server itself is one); overrides the policy\'s baseline.minWorkers.' },
+  SPILLWAY_BURST_TIER: { schema: z.enum(['local', 'lambda', 'off']).default('local'), description: 'The burst tier: extra local worker processes started on demand, AWS Lambda, or none.' },
+  SPILLWAY_LAMBDA_REGION: { schema: z.string().min(1).default('eu-west-2'), description: 'AWS region of the Lambda burst tier (seed 004 runs in London).' },
+  SPILLWAY_LAMBDA_ROLE_ARN: { schema: z.string().min(1).optional(), description: 'Execution role ARN for the Lambda functions Spillway creates; required when SPILLWAY_BURST_TIER=lambda.' },
+  SPILLWAY_LAMBDA_ENDPOINT: { schema: z.string().url().optional(), description: "Lambda API endpoint override (default: the region's public endpoint)." },
+  SPILLWAY_LAMBDA_FUNCTION_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/).default('spillway'), description: 'Prefix of the Lambda function names Spillway creates.' },
+  SPILLWAY_LAMBDA_MEMORY_MB: { schema: int(128, 10_240).default(2048), description: 'Memory of each Lambda function (seed 000: 2048 MB, ARM64).' },
+  SPILLWAY_LAMBDA_ARCHITECTURE: { schema: z.enum(['arm64', 'x86_64']).default('arm64'), description: 'Lambda architecture.' },
+  SPILLWAY_LAMBDA_RUNTIME: { schema: z.string().regex(/^nodejs\d+\.x$/).default('nodejs22.x'), description: 'Lambda runtime for the functions Spillway creates.' },
   SPILLWAY_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), description: 'Server log level (JSON logs on stdout).' },
 } as const;
 
