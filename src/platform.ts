@@ -11,6 +11,7 @@ import { FsBlobStore } from './blobs/fs/fs-blob-store.js';
 import type { BlobStore } from './blobs/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
+import { createRuntimeStack, openStore } from './runtime-stack.js';
 import type { Config } from './config/config.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
@@ -20,15 +21,9 @@ import { FunctionService } from './functions/function-service.js';
 import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
 import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
 import type { JobQueue } from './queue/types.js';
-import { ANALYTICS_BINDING, AnalyticsSink, analyticsHostApi } from './runtime/capabilities/analytics.js';
-import { cryptoHostApi } from './runtime/capabilities/crypto.js';
-import { createFetchCapability, parseAllowHosts } from './runtime/capabilities/fetch.js';
-import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
-import { FunctionRuntime } from './runtime/function-runtime.js';
-import { composeHostApi } from './runtime/host-api.js';
-import { LIMITS } from './protocol/schemas.js';
-import { PostgresMetadataStore } from './storage/postgres/postgres-metadata-store.js';
-import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import type { AnalyticsSink } from './runtime/capabilities/analytics.js';
+import type { KvService } from './runtime/capabilities/kv.js';
+import type { FunctionRuntime } from './runtime/function-runtime.js';
 import type { MetadataStore } from './storage/types.js';
 
 export interface Platform {
@@ -69,37 +64,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   mkdirSync(config.SPILLWAY_DATA_DIR, { recursive: true });
   const instanceId = config.SPILLWAY_INSTANCE_ID ?? `${hostname()}-${config.PORT}`;
 
-  const store: MetadataStore =
-    config.SPILLWAY_STORE === 'postgres'
-      ? new PostgresMetadataStore({ connectionString: config.SPILLWAY_POSTGRES_URL, schema: config.SPILLWAY_POSTGRES_SCHEMA })
-      : new SqliteMetadataStore({ path: join(config.SPILLWAY_DATA_DIR, 'spillway.db') });
+  const store = openStore(config);
   await store.migrate();
   const queue: JobQueue =
     config.SPILLWAY_QUEUE === 'redis'
       ? new RedisStreamsJobQueue({ url: config.SPILLWAY_REDIS_URL, prefix: config.SPILLWAY_REDIS_PREFIX, consumer: instanceId, clock })
       : new SqliteJobQueue({ path: join(config.SPILLWAY_DATA_DIR, 'queue.db'), clock });
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
-  const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
-  const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
-  const outboundFetch = createFetchCapability({
-    allowHosts: parseAllowHosts(config.SPILLWAY_FETCH_ALLOW_HOSTS),
-    timeoutMs: config.SPILLWAY_FETCH_TIMEOUT_MS,
-    maxConcurrent: config.SPILLWAY_FETCH_MAX_CONCURRENT,
-  });
-  const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics), outboundFetch);
-  // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").
-  const bindings = { KV: KV_BINDING, ANALYTICS: ANALYTICS_BINDING };
-  const runtime = new FunctionRuntime({
-    blobs,
-    maxWarmIsolates: config.SPILLWAY_MAX_WARM_ISOLATES,
-    idleMs: config.SPILLWAY_ISOLATE_IDLE_MS,
-    poolSize: config.SPILLWAY_ISOLATE_POOL_SIZE,
-    poolMemoryLimitMb: LIMITS.memoryLimitMb.default,
-    maxLogBytes: config.SPILLWAY_MAX_LOG_BYTES,
-    hostApi,
-    bindingsFor: () => bindings,
-  });
-  runtime.warmUp().catch((err) => onError(err, 'preparing the pool of ready isolates failed'));
+  const { runtime, kv, analytics, close: closeRuntime } = createRuntimeStack({ config, store, blobs, clock, onError });
   const events = new PlatformEvents();
   const npm = new NpmInstaller({
     dir: join(config.SPILLWAY_DATA_DIR, 'npm'),
@@ -148,10 +120,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await queue.close();
         await stopping;
         await recorder.close();
-        await runtime.close();
-        await outboundFetch.close();
-        await analytics.close();
-        await kv.close();
+        await closeRuntime();
         await store.close();
         await blobs.close();
       })();
