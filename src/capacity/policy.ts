@@ -147,7 +147,9 @@ export const CAPACITY_POLICY_SCHEMA = z
       const w = p.spillover.weights[mode];
       check(w.baseline + w.burst === 100, ['spillover', 'weights', mode], `weights must sum to 100 (got ${w.baseline} + ${w.burst})`);
     }
-    check(p.spillover.spilloverAbovePct.cpu >= p.spillover.recoverBelowPct.cpu, ['spillover', 'recoverBelowPct', 'cpu'], 'must not be above spilloverAbovePct.cpu');
+    for (const m of ['cpu', 'memory'] as const) {
+      check(p.spillover.spilloverAbovePct[m] >= p.spillover.recoverBelowPct[m], ['spillover', 'recoverBelowPct', m], `must not be above spilloverAbovePct.${m}`);
+    }
     check(p.backpressure.loadShedding.resumeBelow <= p.backpressure.loadShedding.shedLowAbove, ['backpressure', 'loadShedding', 'resumeBelow'], 'must be at most shedLowAbove');
     check(p.backpressure.loadShedding.shedLowAbove <= p.backpressure.loadShedding.shedNormalAbove, ['backpressure', 'loadShedding', 'shedNormalAbove'], 'must be at least shedLowAbove');
     check(p.backpressure.queueReads.errorBackoffMinMs <= p.backpressure.queueReads.errorBackoffMaxMs, ['backpressure', 'queueReads', 'errorBackoffMaxMs'], 'must be at least errorBackoffMinMs');
