@@ -3,6 +3,7 @@
  * docs/capacity.md describes how they fit together.
  */
 import type { HttpRequestPayload, InvocationHandle, InvocationLimits } from '../runtime/types.js';
+import type { ScalingEventRecord } from '../storage/types.js';
 
 /** Where an invocation ran: the always-on warm baseline, or the on-demand burst tier. */
 export type TierName = 'baseline' | 'burst';
@@ -57,26 +58,9 @@ export interface BurstTierStats {
 }
 
 /** What a scaling decision changed (seed 001's ScalingEvent, plus the tier and the metric behind it). */
-export type ScalingAction = 'scale_up' | 'scale_down' | 'spillover_on' | 'spillover_off';
+export type ScalingAction = ScalingEventRecord['action'];
 
-export interface ScalingEventInput {
-  /** The function concerned, or null for system-wide scaling (all capacity decisions today). */
-  functionId: string | null;
-  action: ScalingAction;
-  /** Instances after the change (for spillover_on/off: the baseline's size). */
-  instanceCount: number;
-  /** Human-readable cause, e.g. "CPU 91% > 85%" or "Queue length: 15". */
-  reason: string;
-  /** Which scaler acted: 'baseline', 'burst', 'executions' or a pool name. */
-  tier: string;
-  /** The metric that crossed its threshold, its value and the threshold. */
-  metric: string;
-  value: number;
-  threshold: number;
-}
+/** A scaling event before it is stored: the id and timestamp are added when it is recorded. */
+export type ScalingEventInput = Omit<ScalingEventRecord, 'id' | 'timestamp'>;
 
-export interface ScalingEvent extends ScalingEventInput {
-  id: string;
-  /** ISO-8601, from the controller's clock. */
-  timestamp: string;
-}
+export type ScalingEvent = ScalingEventRecord;

@@ -4,7 +4,7 @@
  * camelCase records of ./types.ts. Keeping both in one place means the two adapters cannot drift
  * apart on a column; the contract tests round-trip every field through each of them.
  */
-import type { AnalyticsEventRecord, DeadLetterRecord, ExecutionRecord, FunctionRecord, KvEntry, VersionRecord } from './types.js';
+import type { AnalyticsEventRecord, DeadLetterRecord, ScalingEventRecord, ExecutionRecord, FunctionRecord, KvEntry, VersionRecord } from './types.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -124,6 +124,24 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS analytics_events_function_created ON analytics_events (function_id, {newest});
   CREATE INDEX IF NOT EXISTS analytics_events_function_name_created ON analytics_events (function_id, name, {newest});
   `,
+  // 3: capacity decisions (seed 001's ScalingEvent plus the tier and the metric behind it).
+  `
+  CREATE TABLE IF NOT EXISTS scaling_events (
+    {seq}
+    id TEXT PRIMARY KEY,
+    function_id TEXT,
+    action TEXT NOT NULL,
+    instance_count INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    metric_value {real} NOT NULL,
+    threshold {real} NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS scaling_events_created ON scaling_events ({newest});
+  CREATE INDEX IF NOT EXISTS scaling_events_action_created ON scaling_events (action, {newest});
+  `,
 ];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {
@@ -175,7 +193,7 @@ export function migrations(dialect: Dialect): string[][] {
  * How a field is stored. `?` marks SQL NULL as the record's `null`. `unknown` is JSON where SQL
  * NULL means `undefined`, so JSON `null` and an absent value both survive (execution input/output).
  */
-type Kind = 'text' | 'text?' | 'int' | 'bigint' | 'bigint?' | 'real?' | 'bool' | 'json' | 'json?' | 'jsonb?' | 'jsonb' | 'unknown' | 'bytes';
+type Kind = 'text' | 'text?' | 'int' | 'bigint' | 'bigint?' | 'real' | 'real?' | 'bool' | 'json' | 'json?' | 'jsonb?' | 'jsonb' | 'unknown' | 'bytes';
 
 export interface Table<T> {
   name: string;
@@ -288,6 +306,23 @@ export const ANALYTICS_EVENTS: Table<AnalyticsEventRecord> = {
   },
 };
 
+export const SCALING_EVENTS: Table<ScalingEventRecord> = {
+  name: 'scaling_events',
+  key: ['id'],
+  columns: {
+    id: ['id', 'text'],
+    functionId: ['function_id', 'text?'],
+    action: ['action', 'text'],
+    instanceCount: ['instance_count', 'int'],
+    reason: ['reason', 'text'],
+    tier: ['tier', 'text'],
+    metric: ['metric', 'text'],
+    value: ['metric_value', 'real'],
+    threshold: ['threshold', 'real'],
+    timestamp: ['created_at', 'text'],
+  },
+};
+
 type Field<T> = keyof T & string;
 
 function fields<T>(table: Table<T>): Array<Field<T>> {
@@ -395,6 +430,7 @@ export function decodeRow<T>(table: Table<T>, row: Record<string, unknown>): T {
     switch (kind) {
       case 'int':
       case 'bigint':
+      case 'real':
         out[f] = Number(value);
         break;
       case 'real?':

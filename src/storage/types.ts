@@ -186,6 +186,32 @@ export interface AnalyticsEventRecord {
   createdAt: string;
 }
 
+/** A capacity decision (seed 001's ScalingEvent, plus the tier and the metric behind it). */
+export interface ScalingEventRecord {
+  id: string;
+  /** The function concerned, or null for system-wide scaling. */
+  functionId: string | null;
+  action: 'scale_up' | 'scale_down' | 'spillover_on' | 'spillover_off';
+  /** Instances after the change (for spillover_on/off: the baseline's size). */
+  instanceCount: number;
+  reason: string;
+  /** Which scaler acted: 'baseline', 'burst', 'executions' or a pool name. */
+  tier: string;
+  metric: string;
+  value: number;
+  threshold: number;
+  /** ISO-8601. */
+  timestamp: string;
+}
+
+export interface ScalingEventQuery {
+  limit?: number;
+  action?: ScalingEventRecord['action'];
+  tier?: string;
+  /** Only events at or after this ISO-8601 time. */
+  since?: string;
+}
+
 export interface AnalyticsQuery {
   functionId: string;
   name?: string;
@@ -244,6 +270,10 @@ export interface MetadataStore {
   insertAnalyticsEvents(events: AnalyticsEventRecord[]): Promise<number>;
   /** A function's events, newest first (ties: newest written first). */
   listAnalyticsEvents(query: AnalyticsQuery): Promise<AnalyticsEventRecord[]>;
+
+  insertScalingEvent(event: ScalingEventRecord): Promise<void>;
+  /** Newest first (ties: newest written first). */
+  listScalingEvents(query: ScalingEventQuery): Promise<ScalingEventRecord[]>;
 
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import type {
   FunctionRecord,
   KvEntry,
   MetadataStore,
+  ScalingEventRecord,
   VersionRecord,
 } from '../../src/storage/types.js';
 
@@ -778,6 +779,40 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
         assert.equal(byDefault.length, 50);
         assert.deepEqual(byDefault[0], batch[1_999]);
         assert.equal((await store.listAnalyticsEvents({ functionId: fnId, limit: 5_000 })).length, 1_000);
+      });
+    });
+
+    describe('scaling events', () => {
+      function scaling(over: Partial<ScalingEventRecord> = {}): ScalingEventRecord {
+        return { id: key('se'), functionId: null, action: 'scale_up', instanceCount: 3, reason: 'CPU 91% > 75%', tier: 'baseline', metric: 'cpu_pct', value: 91.25, threshold: 75, timestamp: t(1), ...over };
+      }
+
+      it('stores events exactly and lists them newest first, same-millisecond ties newest-written first', async () => {
+        const s = await fresh();
+        try {
+          const a = scaling({ timestamp: t(1) });
+          const b = scaling({ timestamp: t(2), action: 'spillover_on', tier: 'burst', value: 85.5, threshold: 85, instanceCount: 2, functionId: key('fn') });
+          const c = scaling({ timestamp: t(2), action: 'scale_down', instanceCount: 2, reason: 'CPU and memory below 70% for 15 min', metric: 'memory_pct', value: 12, threshold: 70 });
+          for (const e of [a, b, c]) await s.insertScalingEvent(e);
+          assert.deepEqual(await s.listScalingEvents({}), [c, b, a]);
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('filters by action, tier, time and limit', async () => {
+        const s = await fresh();
+        try {
+          const events = Array.from({ length: 12 }, (_, i) => scaling({ timestamp: t(i), action: i % 3 === 0 ? 'spillover_on' : 'scale_up', tier: i % 2 ? 'baseline' : 'executions' }));
+          for (const e of events) await s.insertScalingEvent(e);
+          const newest = [...events].reverse();
+          assert.deepEqual(ids(await s.listScalingEvents({ action: 'spillover_on' })), ids(newest.filter((e) => e.action === 'spillover_on')));
+          assert.deepEqual(ids(await s.listScalingEvents({ tier: 'executions', since: t(6) })), ids(newest.filter((e) => e.tier === 'executions' && e.timestamp >= t(6))));
+          assert.deepEqual(ids(await s.listScalingEvents({ limit: 2 })), ids(newest.slice(0, 2)));
+          assert.deepEqual(await s.listScalingEvents({ action: 'spillover_off' }), []);
+        } finally {
+          await s.close();
+        }
       });
     });
 

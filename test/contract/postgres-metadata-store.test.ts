@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { migrations } from '../../src/storage/sql-migrations.js';
 import { PostgresMetadataStore } from '../../src/storage/postgres/postgres-metadata-store.js';
 import type { FunctionRecord } from '../../src/storage/types.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
@@ -125,7 +126,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows.map((r) => r.table_name);
     });
-    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'executions', 'functions', 'kv_entries', 'schema_migrations', 'versions']);
+    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
   });
 
   it('lets several stores migrate one new schema at once, and each sees what another acknowledged', async () => {
@@ -141,7 +142,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows[0]?.n;
     });
-    assert.equal(applied, 2);
+    assert.equal(applied, migrations('postgres').length);
   });
 
   it('releases every pooled connection on close()', async () => {

@@ -6,6 +6,8 @@
 import pg from 'pg';
 import type {
   AnalyticsEventRecord,
+  ScalingEventQuery,
+  ScalingEventRecord,
   AnalyticsQuery,
   DeadLetterRecord,
   ExecutionQuery,
@@ -19,6 +21,7 @@ import type {
 } from '../types.js';
 import {
   ANALYTICS_EVENTS,
+  SCALING_EVENTS,
   DEAD_LETTERS,
   EXECUTIONS,
   FUNCTIONS,
@@ -102,6 +105,7 @@ const SQL = {
     'FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ' +
     'WITH ORDINALITY AS e (id, function_id, name, properties, created_at, n) ' +
     'WHERE EXISTS (SELECT 1 FROM functions f WHERE f.id = e.function_id) ORDER BY e.n',
+  insertScalingEvent: insertSql(SCALING_EVENTS, D),
 } as const;
 
 /** Columns of a key listing, in the order kvList reads them. */
@@ -360,6 +364,27 @@ export class PostgresMetadataStore implements MetadataStore {
       `SELECT ${selectList(ANALYTICS_EVENTS)} FROM analytics_events WHERE ${where.join(' AND ')} ` +
       `ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`;
     return this.all(ANALYTICS_EVENTS, sql, params);
+  }
+
+  async insertScalingEvent(event: ScalingEventRecord): Promise<void> {
+    await this.run(SQL.insertScalingEvent, insertParams(SCALING_EVENTS, [event], D));
+  }
+
+  async listScalingEvents(query: ScalingEventQuery): Promise<ScalingEventRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of [['action', query.action], ['tier', query.tier]] as const) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+    if (query.since !== undefined) {
+      params.push(query.since);
+      where.push(`created_at >= $${params.length}`);
+    }
+    params.push(listLimit(query.limit));
+    const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    return this.all(SCALING_EVENTS, `SELECT ${selectList(SCALING_EVENTS)} FROM scaling_events${filter} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`, params);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import Database from './driver.js';
 import type {
   AnalyticsEventRecord,
+  ScalingEventQuery,
+  ScalingEventRecord,
   AnalyticsQuery,
   DeadLetterRecord,
   ExecutionQuery,
@@ -21,6 +23,7 @@ import type {
 } from '../types.js';
 import {
   ANALYTICS_EVENTS,
+  SCALING_EVENTS,
   DEAD_LETTERS,
   EXECUTIONS,
   FUNCTIONS,
@@ -78,6 +81,7 @@ const SQL = {
   insertAnalyticsEvent:
     `INSERT INTO analytics_events (${selectList(ANALYTICS_EVENTS)}) ` +
     'SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM functions WHERE id = ?)',
+  insertScalingEvent: insertSql(SCALING_EVENTS, D),
 } as const;
 
 /** Columns of a key listing, in the order kvList reads them. */
@@ -304,6 +308,27 @@ export class SqliteMetadataStore implements MetadataStore {
       `SELECT ${selectList(ANALYTICS_EVENTS)} FROM analytics_events WHERE ${where.join(' AND ')} ` +
       'ORDER BY created_at DESC, rowid DESC LIMIT ?';
     return this.all(ANALYTICS_EVENTS, sql, params);
+  }
+
+  async insertScalingEvent(event: ScalingEventRecord): Promise<void> {
+    this.stmt(SQL.insertScalingEvent).run(insertParams(SCALING_EVENTS, [event], D));
+  }
+
+  async listScalingEvents(query: ScalingEventQuery): Promise<ScalingEventRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of [['action', query.action], ['tier', query.tier]] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (query.since !== undefined) {
+      where.push('created_at >= ?');
+      params.push(query.since);
+    }
+    params.push(listLimit(query.limit));
+    const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    return this.all(SCALING_EVENTS, `SELECT ${selectList(SCALING_EVENTS)} FROM scaling_events${filter} ORDER BY created_at DESC, rowid DESC LIMIT ?`, params);
   }
 
   async close(): Promise<void> {
