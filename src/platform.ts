@@ -13,7 +13,9 @@ import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
 import { createRuntimeStack, openStore } from './runtime-stack.js';
 import type { Config } from './config/config.js';
+import { CapacityService } from './capacity/capacity-service.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
+import type { UtilisationSample } from './capacity/spillover-controller.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
 import { NpmInstaller } from './deploy/npm-deps.js';
@@ -35,6 +37,8 @@ export interface Platform {
   queue: JobQueue;
   blobs: BlobStore;
   runtime: FunctionRuntime;
+  /** Tiers, router, controllers (docs/capacity.md). */
+  capacity: CapacityService;
   /** Each function's key-value store (Platform.db, env.KV, /api/functions/:id/kv). */
   kv: KvService;
   /** Each function's analytics events (Platform.analytics, env.ANALYTICS, /api/functions/:id/analytics). */
@@ -54,6 +58,8 @@ export interface PlatformOptions {
   clock?: Clock;
   /** Log sink for background failures (worker, recorder). */
   onError?: (err: unknown, context: string) => void;
+  /** Where the capacity controller reads the baseline's utilisation (tests, simulations); default: the workers' sampled CPU and memory. */
+  utilisation?: () => Promise<UtilisationSample>;
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -79,7 +85,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     maxBytes: config.SPILLWAY_NPM_MAX_INSTALL_BYTES,
     registry: config.SPILLWAY_NPM_REGISTRY,
   });
-  const functions = new FunctionService(store, blobs, runtime, npm);
+  const capacity = new CapacityService({ config, policy, runtime, store, events, clock, onError, sampleSource: options.utilisation });
+  // Validation runs in this process; eviction reaches every worker of both tiers.
+  const functions = new FunctionService(store, blobs, { validate: (...args) => runtime.validate(...args), evictFunction: (id) => capacity.evictFunction(id) }, npm);
   const executions = new ExecutionService(store, queue, clock);
   const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'));
   const worker = new ExecutionWorker({
@@ -96,6 +104,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     onError,
   });
   worker.start();
+  try {
+    await capacity.start();
+  } catch (err) {
+    onError(err, 'starting the baseline workers failed; serving with the ones that started');
+  }
 
   let closed: Promise<void> | null = null;
   const platform: Platform = {
@@ -106,6 +119,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     queue,
     blobs,
     runtime,
+    capacity,
     kv,
     analytics,
     functions,
@@ -120,6 +134,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await queue.close();
         await stopping;
         await recorder.close();
+        await capacity.close();
         await closeRuntime();
         await store.close();
         await blobs.close();

@@ -1,13 +1,17 @@
 /**
  * Synchronous invocation over HTTP: `/fn/:name/*` becomes the handler's Request, and its Response
- * goes back as HTTP (status, headers, body streamed chunk by chunk). Every call is recorded in the
- * execution history with its CPU time, wall time and cost.
+ * goes back as HTTP (status, headers, body streamed chunk by chunk). The capacity router picks the
+ * tier and worker (docs/capacity.md); `/baseline/fn/…` and `/burst/fn/…` (and seed 004's
+ * `/fargate/fn/…` and `/lambda/fn/…`) pin one. Every response says where it ran
+ * (`x-spillway-tier`, `x-spillway-instance`), and every call is recorded in the execution history
+ * with its CPU time, wall time, cost and the instance that served it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpillwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { computeCost, type Tier } from '../executions/cost.js';
 import { toExecutionError } from '../executions/execution-worker.js';
+import type { TierName } from '../capacity/types.js';
 import type { Platform } from '../platform.js';
 import type { InvocationMetering } from '../runtime/types.js';
 import type { ExecutionRecord, FunctionRecord, VersionRecord } from '../storage/types.js';
@@ -19,7 +23,7 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const handler = async (request: FastifyRequest<{ Params: { name: string; '*'?: string } }>, reply: FastifyReply) => {
+  const handle = (pin: TierName | undefined) => async (request: FastifyRequest<{ Params: { name: string; '*'?: string } }>, reply: FastifyReply) => {
     const { fn, version } = await platform.functions.resolveForInvoke(request.params.name);
     if (fn.status !== 'active') throw new SpillwayError('FUNCTION_INACTIVE', `Function "${fn.name}" is inactive; set its status to "active" to call it.`);
 
@@ -33,17 +37,25 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     const body = request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new Uint8Array(request.body) : null;
 
     const recordId = newId('ex');
-    const handle = await platform.runtime.invoke(
-      { functionId: fn.id, versionId: version.id, memoryLimitMb: fn.config.memoryLimitMb, plainParams: version.plainParams },
-      'http',
-      { method: request.method, url, headers, body },
-      { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs },
-    );
+    const target = {
+      functionId: fn.id,
+      versionId: version.id,
+      name: fn.name,
+      memoryLimitMb: fn.config.memoryLimitMb,
+      plainParams: version.plainParams,
+      bundle: async () => (await platform.blobs.get(version.id))?.toString('utf8') ?? '',
+    };
+    const routed = await platform.capacity.dispatch(target, { method: request.method, url, headers, body }, { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs }, pin);
+    const { handle, tier, instanceId } = routed;
     let responseBytes = 0;
-    void handle.metering.then((metering) => platform.recorder.record(httpRecord(recordId, fn, version, request, metering, body?.byteLength ?? 0, responseBytes)));
+    void handle.metering.then((metering) => {
+      // A call no worker took (NO_CAPACITY, BURST_UNAVAILABLE) ran nothing: it is answered, not recorded.
+      if (instanceId !== 'none') platform.recorder.record(httpRecord(recordId, fn, version, request, metering, body?.byteLength ?? 0, responseBytes, instanceId));
+    });
 
     const outcome = await handle.outcome;
-    reply.header('x-spillway-execution-id', recordId);
+    reply.header('x-spillway-tier', tier);
+    if (instanceId !== 'none') reply.header('x-spillway-instance', instanceId).header('x-spillway-execution-id', recordId);
     if (outcome.type === 'error') return sendError(reply, outcome.error);
     if (outcome.type !== 'response') return sendError(reply, new SpillwayError('BAD_RESPONSE', 'The handler did not return a Response.'));
     reply.code(outcome.status);
@@ -58,11 +70,21 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     return reply.send(payload);
   };
 
-  app.all('/fn/:name', handler);
-  app.all('/fn/:name/*', handler);
+  const routes: Array<[prefix: string, pin: TierName | undefined]> = [
+    ['/fn', undefined],
+    ['/baseline/fn', 'baseline'],
+    ['/burst/fn', 'burst'],
+    // Seed 004 routes by path to its two tiers.
+    ['/fargate/fn', 'baseline'],
+    ['/lambda/fn', 'burst'],
+  ];
+  for (const [prefix, pin] of routes) {
+    app.all(`${prefix}/:name`, handle(pin));
+    app.all(`${prefix}/:name/*`, handle(pin));
+  }
 }
 
-function httpRecord(id: string, fn: FunctionRecord, version: VersionRecord, request: FastifyRequest, m: InvocationMetering, inputBytes: number, outputBytes: number): ExecutionRecord {
+function httpRecord(id: string, fn: FunctionRecord, version: VersionRecord, request: FastifyRequest, m: InvocationMetering, inputBytes: number, outputBytes: number, instanceId: string): ExecutionRecord {
   const end = Date.now();
   const start = end - m.wallUs / 1000;
   return {
@@ -83,7 +105,7 @@ function httpRecord(id: string, fn: FunctionRecord, version: VersionRecord, requ
     cpuUs: m.cpuUs,
     wallUs: m.wallUs,
     coldStart: m.coldStart,
-    instanceId: null,
+    instanceId,
     logs: m.logs,
     cost: computeCost({ tier: fn.tier as Tier, cpuUs: m.cpuUs, wallUs: m.wallUs, retryCount: 0, coldStart: m.coldStart, inputBytes, outputBytes }),
     nextAttemptAt: null,

@@ -1,11 +1,14 @@
 /**
  * The HTTP server: Fastify with the management API under /api and function invocation under /fn.
  */
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { SpillwayError } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { apiRoutes } from './api-routes.js';
 import { bindingRoutes } from './binding-routes.js';
+import { capacityRoutes } from './capacity-routes.js';
+import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
 
@@ -23,7 +26,10 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new SpillwayError('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}; see docs/api.md.`)),
   );
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(async (scope) => apiRoutes(scope, platform));
+  await app.register(async (scope) => capacityRoutes(scope, platform));
+  await app.register(async (scope) => eventsRoutes(scope, platform));
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
   platform.server = app;

@@ -45,6 +45,11 @@ export class BaselineTier {
     return [this.local, ...this.processes.filter((p) => p.usable)];
   }
 
+  /** The worker processes serving now (not the server's own worker). */
+  get processWorkers(): readonly ProcessExecutor[] {
+    return this.processes.filter((p) => p.usable);
+  }
+
   get inFlight(): number {
     return this.workers.reduce((n, w) => n + w.inFlight, 0);
   }

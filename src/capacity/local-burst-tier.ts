@@ -48,6 +48,11 @@ export class LocalBurstTier implements BurstTier {
     return { ...handle, instanceId: worker.id };
   }
 
+  /** The burst worker processes alive now. */
+  get processWorkers(): readonly ProcessExecutor[] {
+    return this.workers;
+  }
+
   evictFunction(functionId: string): void {
     for (const w of this.workers) w.evictFunction(functionId);
   }

@@ -3,8 +3,10 @@
  * such as the WebSocket feed. Emitting never waits on a listener.
  */
 import { EventEmitter } from 'node:events';
+import type { ScalingEventRecord } from '../storage/types.js';
 
 export interface PlatformEventMap {
+  scaling_event: ScalingEventRecord;
   execution_started: { executionId: string; functionId: string; status: 'running'; attempt: number };
   execution_completed: {
     executionId: string;

@@ -29,7 +29,8 @@ export class FunctionService {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
-    private readonly runtime: FunctionRuntime,
+    /** Validates bundles, and forgets a function's warm isolates everywhere they run. */
+    private readonly runtime: Pick<FunctionRuntime, 'validate' | 'evictFunction'>,
     /** Installs functions' package.json dependencies at deploy; without it they are refused. */
     private readonly npm?: NpmInstaller,
   ) {}

@@ -95,3 +95,25 @@ export function parseOrThrow<T extends z.ZodTypeAny>(schema: T, input: unknown, 
   });
   throw new SpillwayError('VALIDATION_FAILED', problems.join('; '), { problems });
 }
+
+export const scalingHistoryQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    action: z.enum(['scale_up', 'scale_down', 'spillover_on', 'spillover_off']).optional(),
+    tier: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be a tier or pool name such as baseline, burst, executions').optional(),
+    since: z.string().datetime({ message: 'must be an ISO-8601 time such as 2026-01-01T00:00:00Z' }).optional(),
+  })
+  .strict();
+
+/** Live events (WebSocket `/api/events`): which types, and optionally one function or one execution. */
+export const eventsQuerySchema = z
+  .object({
+    types: z
+      .string()
+      .transform((s) => s.split(',').filter(Boolean))
+      .pipe(z.array(z.enum(['execution_started', 'execution_completed', 'scaling_event'])).min(1, 'name at least one event type'))
+      .optional(),
+    functionId: z.string().min(1).optional(),
+    executionId: z.string().min(1).optional(),
+  })
+  .strict();

@@ -50,6 +50,8 @@ export class ProcessExecutor implements Executor {
   private readonly samples = new Map<number, (s: WorkerSample | null) => void>();
   private nextId = 1;
   private readonly readyPromise: Promise<void>;
+  /** Settles once the process has exited, for whatever reason. */
+  readonly whenExited: Promise<void>;
   private drained: (() => void) | null = null;
 
   private constructor(id: string, tier: TierName, config: Config) {
@@ -73,6 +75,7 @@ export class ProcessExecutor implements Executor {
       this.child.once('exit', (code, signal) => reject(new SpillwayError('BURST_UNAVAILABLE', `Worker ${id} exited while starting (${signal ?? `code ${code}`}).`, { retryAfterMs: 5000 })));
     });
     this.readyPromise.catch(() => {});
+    this.whenExited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.on('message', (m: FromWorker) => this.onMessage(m));
     this.child.on('exit', (code, signal) => this.onChildExit(code, signal));
     this.child.on('error', () => {}); // 'exit' follows and reports
