@@ -16,6 +16,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Where results go: bench/results, or BENCH_RESULTS_DIR (e.g. to keep a run of another commit apart). */
 export const RESULTS_DIR = resolve(process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench', 'results'));
 const LOAD_SCRIPT = join(ROOT, 'bench', 'lib', 'load.mjs');
+const CROWD_SCRIPT = join(ROOT, 'bench', 'lib', 'crowd.mjs');
 const NODE_SERVER_SCRIPT = join(ROOT, 'bench', 'lib', 'node-server.mjs');
 
 /**
@@ -163,7 +164,9 @@ export async function startSpillway(options: SpillwayOptions = {}): Promise<Serv
   const env: Record<string, string | undefined> = {};
   // Unknown SPILLWAY_* settings are rejected at start-up; start from a clean slate.
   for (const key of Object.keys(process.env)) if (key.startsWith('SPILLWAY_')) env[key] = undefined;
-  Object.assign(env, { PORT: '0', SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'warn', ...options.env });
+  // One worker, no burst tier, unless a benchmark asks: the issue 3 benchmarks measure the runtime
+  // itself; bench/flash-crowd.ts sets the tiers it compares.
+  Object.assign(env, { PORT: '0', SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'warn', SPILLWAY_BASELINE_WORKERS: '1', SPILLWAY_BURST_TIER: 'off', ...options.env });
   if (options.probe) env.BENCH_SPILLWAY_ROOT = SPILLWAY_ROOT;
   const probeArgs = options.probe ? ['--expose-gc', '--import', pathToFileURL(PROBE_SCRIPT).href] : [];
   const child = spawnChild(process.execPath, ['--no-node-snapshot', '--import', 'tsx', ...probeArgs, ...(options.nodeArgs ?? []), join(SPILLWAY_ROOT, 'src', 'main.ts')], { env, cwd: SPILLWAY_ROOT, nofile: options.nofile });
@@ -372,6 +375,36 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   try {
     const m = await waitForLine(child, /RESULT (\{.*\})\n/, limitMs);
     return JSON.parse(m[1]) as LoadResult;
+  } finally {
+    await child.stop();
+  }
+}
+
+export interface CrowdPhase {
+  name: string;
+  /** Offered load, requests per second (open model). */
+  rate: number;
+  durationS: number;
+}
+
+export interface CrowdPhaseResult extends CrowdPhase {
+  total: number;
+  reqPerSec: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+  tiers: Record<string, number>;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+/** Runs bench/lib/crowd.mjs (autocannon at a fixed rate per phase) in its own process. */
+export async function runCrowd(options: { url: string; phases: CrowdPhase[]; connections?: number }): Promise<CrowdPhaseResult[]> {
+  const child = spawnChild(process.execPath, [CROWD_SCRIPT, JSON.stringify(options)]);
+  const limitMs = (options.phases.reduce((n, p) => n + p.durationS, 0) + 70) * 1000;
+  try {
+    const m = await waitForLine(child, /RESULT (\{.*\})\n/, limitMs);
+    return (JSON.parse(m[1]) as { phases: CrowdPhaseResult[] }).phases;
   } finally {
     await child.stop();
   }
