@@ -605,6 +605,34 @@ describe('LambdaTier against a local HTTP endpoint speaking the Lambda API', () 
       assert.ok(since(start)[1].path.endsWith('/invocations'));
     });
 
+    it('past maxInFlight, a call is refused at once as BURST_UNAVAILABLE; stats count it', async () => {
+      const t = tier({ maxInFlight: 1 });
+      const target = await makeTarget(HANDLER);
+      fake.createState = 'Active';
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      fake.override = async (r) => {
+        if (!r.path.endsWith('/invocations')) return undefined;
+        await held;
+        return undefined;
+      };
+      const invoked = fake.nextRequest('POST', /\/invocations$/);
+      const first = await t.invoke(target, 'http', httpPayload('GET', '/', null, [['x-who', 'first']]), LIMITS);
+      await invoked;
+      assert.equal(t.stats().inFlight, 1);
+      const start = fake.requests.length;
+      const second = await call(t, target);
+      const err = expectError(second.outcome, 'BURST_UNAVAILABLE', 503);
+      assert.match(err.message, /1 calls in flight/);
+      assert.equal(fake.requests.length, start, 'the refused call sent nothing');
+      fake.override = null;
+      release();
+      const outcome = await first.outcome;
+      assert.equal(outcome.type === 'response' && asText(outcome.body), 'handler GET first function');
+      await first.metering;
+      assert.deepEqual({ ...t.stats(), kind: undefined, coldStarts: undefined }, { kind: undefined, coldStarts: undefined, workers: 1, inFlight: 0, served: 1, refused: 1 });
+    });
+
     it('after close(), calls are refused as BURST_UNAVAILABLE', async () => {
       const t = tier();
       await t.close();

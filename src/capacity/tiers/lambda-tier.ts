@@ -68,6 +68,12 @@ export interface LambdaTierOptions {
   defaultRetryAfterMs?: number;
   /** Optional: delete a function's Lambda functions (those this process deployed) on `evictFunction` (default false). */
   deleteOnEvict?: boolean;
+  /**
+   * Optional: calls in flight at once (default 1000, AWS's default regional concurrency); past it a
+   * call is refused at once as BURST_UNAVAILABLE instead of queueing. The client made here gets
+   * as many sockets (the SDK's own default is 50).
+   */
+  maxInFlight?: number;
 }
 
 /** What the Lambda's REPORT line said about one call. */
@@ -246,6 +252,11 @@ export class LambdaTier implements BurstTier {
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
         maxAttempts: options.maxAttempts ?? 1,
+        requestHandler: {
+          connectionTimeout: 5000,
+          httpsAgent: { maxSockets: options.maxInFlight ?? 1000 },
+          httpAgent: { maxSockets: options.maxInFlight ?? 1000 },
+        },
       });
     this.o = {
       region: options.region,
@@ -260,6 +271,7 @@ export class LambdaTier implements BurstTier {
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       defaultRetryAfterMs: options.defaultRetryAfterMs ?? 1000,
       deleteOnEvict: options.deleteOnEvict ?? false,
+      maxInFlight: options.maxInFlight ?? 1000,
     };
   }
 
@@ -299,6 +311,7 @@ export class LambdaTier implements BurstTier {
 
   private async run(id: string, name: string, target: InvocationTarget, mode: string, payload: HttpRequestPayload, limits: InvocationLimits): Promise<{ outcome: InvocationOutcome; metering: LambdaInvocationMetering }> {
     const started = performance.now();
+    const full = this.inFlight >= this.o.maxInFlight;
     this.inFlight++;
     const metering: LambdaInvocationMetering = {
       invocationId: id,
@@ -318,7 +331,9 @@ export class LambdaTier implements BurstTier {
     };
     let outcome: InvocationOutcome;
     try {
-      outcome = await this.attempt(name, target, mode, payload, limits, metering, fail);
+      outcome = full
+        ? fail(new SpillwayError('BURST_UNAVAILABLE', `The Lambda burst tier has ${this.o.maxInFlight} calls in flight, its limit.`, { tier: 'lambda', retryAfterMs: this.o.defaultRetryAfterMs }))
+        : await this.attempt(name, target, mode, payload, limits, metering, fail);
     } catch (err) {
       // Defensive: a bug here must still come back as an outcome, never as a rejection.
       outcome = fail(err instanceof SpillwayError ? err : new SpillwayError('BURST_UNAVAILABLE', `The Lambda burst tier failed: ${(err as Error)?.message ?? String(err)}`, { tier: 'lambda', retryAfterMs: this.o.defaultRetryAfterMs }));
