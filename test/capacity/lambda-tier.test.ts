@@ -415,12 +415,16 @@ describe('LambdaTier against a local HTTP endpoint speaking the Lambda API', () 
       expectError(outcome, 'BAD_RESPONSE', 502);
     });
 
-    it('Runtime.OutOfMemory → OUT_OF_MEMORY 502; Runtime.ExitError with memory full → OUT_OF_MEMORY; another ExitError → FUNCTION_ERROR', async () => {
+    it('Runtime.OutOfMemory, or Runtime.ExitError killed with memory full / no REPORT / heap out of memory in the log → OUT_OF_MEMORY 502; another ExitError → FUNCTION_ERROR', async () => {
       expectError((await invokeAnswering(functionError({ errorType: 'Runtime.OutOfMemory', errorMessage: 'RequestId: r Error: Runtime exited with error: signal: killed' }))).outcome, 'OUT_OF_MEMORY', 502);
       const full = 'REPORT RequestId: r\tDuration: 900.00 ms\tBilled Duration: 900 ms\tMemory Size: 2048 MB\tMax Memory Used: 2048 MB\t\n';
       expectError((await invokeAnswering(functionError({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: signal: killed' }, full))).outcome, 'OUT_OF_MEMORY', 502);
       const roomy = full.replace('Max Memory Used: 2048', 'Max Memory Used: 90');
       expectError((await invokeAnswering(functionError({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: exit status 1' }, roomy))).outcome, 'FUNCTION_ERROR', 500);
+      expectError((await invokeAnswering(functionError({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: signal: killed' }, roomy))).outcome, 'FUNCTION_ERROR', 500);
+      expectError((await invokeAnswering(functionError({ errorType: 'Runtime.ExitError', errorMessage: 'RequestId: r Error: Runtime exited with error: signal: killed' }, 'START RequestId: r\n'))).outcome, 'OUT_OF_MEMORY', 502);
+      const heap = `2026-01-01T00:00:00.000Z\tr\tERROR\tFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n${roomy}`;
+      expectError((await invokeAnswering(functionError({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: signal: aborted' }, heap))).outcome, 'OUT_OF_MEMORY', 502);
     });
 
     it('Sandbox.Timedout and "Task timed out" → TIMEOUT 504', async () => {

@@ -172,7 +172,12 @@ export function parseLogTail(log: string): LogLine[] {
 }
 
 /** Maps a Lambda function error (X-Amz-Function-Error) to Spillway's catalogue. */
-export function mapFunctionError(payload: { errorType?: unknown; errorMessage?: unknown; trace?: unknown }, report: LambdaReport | null, timeoutMs: number | null): SpillwayError {
+/**
+ * Lambda reports running out of memory as the process being killed (`Runtime.ExitError`,
+ * "signal: killed") with Max Memory Used at the Memory Size, sometimes with no REPORT line at all;
+ * Node's own heap limit aborts the process with "JavaScript heap out of memory" in the log.
+ */
+export function mapFunctionError(payload: { errorType?: unknown; errorMessage?: unknown; trace?: unknown }, report: LambdaReport | null, timeoutMs: number | null, logTail = ''): SpillwayError {
   const type = typeof payload.errorType === 'string' ? payload.errorType : 'Error';
   const message = typeof payload.errorMessage === 'string' ? payload.errorMessage : 'The function failed without a message.';
   const stack = Array.isArray(payload.trace) ? payload.trace.filter((l): l is string => typeof l === 'string').join('\n') : undefined;
@@ -180,8 +185,9 @@ export function mapFunctionError(payload: { errorType?: unknown; errorMessage?: 
   if (type === 'Sandbox.Timedout' || /Task timed out after/.test(message)) {
     return new SpillwayError('TIMEOUT', `The function ran longer than its ${timeoutMs ?? 'configured'} ms timeout on Lambda and was stopped: ${message}`, { ...details, timeoutMs });
   }
-  const memoryFull = report !== null && report.maxMemoryUsedMb !== null && report.memorySizeMb !== null && report.maxMemoryUsedMb >= report.memorySizeMb;
-  if (/OutOfMemory/i.test(type) || /heap out of memory|out of memory/i.test(message) || (type === 'Runtime.ExitError' && memoryFull)) {
+  const memoryFull = report !== null && report.maxMemoryUsedMb !== null && report.memorySizeMb !== null && report.maxMemoryUsedMb >= report.memorySizeMb * 0.98;
+  const killed = type === 'Runtime.ExitError' && /signal: killed/.test(message) && (report === null || report.maxMemoryUsedMb === null || memoryFull);
+  if (/OutOfMemory/i.test(type) || /out of memory/i.test(message) || killed || (type === 'Runtime.ExitError' && (memoryFull || /JavaScript heap out of memory/.test(logTail)))) {
     return new SpillwayError('OUT_OF_MEMORY', `The function ran past the Lambda's memory (${report?.memorySizeMb ?? '?'} MB) and its environment was stopped: ${message}`, details);
   }
   if (type === 'Spillway.BadResponse' || type === 'Function.ResponseSizeTooLarge') {
@@ -424,7 +430,7 @@ export class LambdaTier implements BurstTier {
       metering.coldStart = deployedNow || (report?.initDurationMs ?? null) !== null;
       if (metering.coldStart) this.coldStarts++;
       const p = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { errorType?: unknown; errorMessage?: unknown; trace?: unknown };
-      return fail(mapFunctionError(p, report, limits.timeoutMs));
+      return fail(mapFunctionError(p, report, limits.timeoutMs, tail));
     }
     if (!isAdapterResult(parsed)) {
       return fail(new SpillwayError('BAD_RESPONSE', `The Lambda ${name} answered a payload that is not the Spillway adapter's ({ status, headers, bodyBase64 }); was the function changed outside Spillway?`, { tier: 'lambda' }));
