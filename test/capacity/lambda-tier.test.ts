@@ -482,6 +482,23 @@ describe('LambdaTier against a local HTTP endpoint speaking the Lambda API', () 
       assert.equal(t.stats().workers, 1);
     });
 
+    it('CreateFunction answering ResourceConflictException (another node created it first) → waits for it and invokes', async () => {
+      const t = tier({}, pollingClock());
+      const target = await makeTarget(HANDLER);
+      const name = lambdaFunctionName('spillway', target);
+      fake.addFunction(name, buildLambdaZip(target, target.code), { State: 'Pending', LastUpdateStatus: 'InProgress' }, { 'spillway:adapter': ADAPTER_HASH }).pendingPolls = 1;
+      // GetFunction misses it (the other node's CreateFunction had not landed yet).
+      fake.override = (r) => (r.method === 'GET' && r.path === `/2015-03-31/functions/${name}` ? awsError(404, 'ResourceNotFoundException', 'Function not found') : undefined);
+      const start = fake.requests.length;
+      const { outcome } = await call(t, target);
+      fake.override = null;
+      assert.equal(outcome.type, 'response');
+      assert.deepEqual(
+        since(start).map((r) => `${r.method} ${r.path.replace(name, 'NAME')}`),
+        ['GET /2015-03-31/functions/NAME', 'POST /2015-03-31/functions', 'GET /2015-03-31/functions/NAME/configuration', 'GET /2015-03-31/functions/NAME/configuration', 'POST /2015-03-31/functions/NAME/invocations'],
+      );
+    });
+
     it('a function in state Failed → BURST_UNAVAILABLE naming the reason', async () => {
       const t = tier();
       const target = await makeTarget(HANDLER);
