@@ -5,11 +5,13 @@
  * (test/helpers/fake-lambda.ts) that runs the uploaded zip on Invoke. Nothing here reaches AWS.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/config.js';
 import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
 import type { SpillwayError } from '../../src/core/errors.js';
@@ -29,6 +31,7 @@ import type { InvocationTarget } from '../../src/capacity/types.js';
 import type { HttpRequestPayload, InvocationOutcome } from '../../src/runtime/types.js';
 import { awsError, FakeLambda, unzipInto, type RecordedRequest } from '../helpers/fake-lambda.js';
 
+const execFileP = promisify(execFile);
 const ROLE = 'arn:aws:iam::123456789012:role/spillway-burst';
 const LIMITS = { timeoutMs: 30_000, cpuLimitMs: 10_000 };
 const ADAPTER_SOURCE = readFileSync(new URL('../../src/capacity/tiers/lambda-adapter/index.mjs', import.meta.url), 'utf8');
@@ -166,6 +169,23 @@ describe('Lambda adapter (index.mjs from the zip the tier builds)', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.isBase64Encoded, true);
     assert.equal(Buffer.from(res.body as string, 'base64').toString('utf8'), 'handler POST gw function');
+  });
+
+  it('runs under plain node in a child process (no tsx loader, fresh globals), as Lambda would import it', async () => {
+    const target = await makeTarget(WORKERS);
+    const dir = join(root, `child-${n++}`);
+    unzipInto(buildLambdaZip(target, target.code), dir);
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
+const ev = ${JSON.stringify(event('POST', '/child', 'from-child'))};
+const a = await m.handler(ev); const b = await m.handler(ev);
+process.stdout.write('\\nRESULT ' + JSON.stringify([a, b]));`;
+    const { stdout } = await execFileP(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' } });
+    assert.match(stdout, /^workers handler saw POST \/child$/m, "the handler's console.log reaches the process's stdout (CloudWatch, in Lambda)");
+    const [a, b] = JSON.parse(stdout.slice(stdout.lastIndexOf('\nRESULT ') + 8)) as Array<{ status: number; bodyBase64: string; coldStart: boolean; cpuUs: number }>;
+    assert.equal(a.status, 201);
+    assert.equal(JSON.parse(Buffer.from(a.bodyBase64, 'base64').toString('utf8')).body, 'from-child');
+    assert.deepEqual([a.coldStart, b.coldStart], [true, false]);
+    assert.ok(Number.isInteger(a.cpuUs) && a.cpuUs > 0, `a Request, a handler and a Response cost some CPU: ${a.cpuUs} µs`);
   });
 
   it('throws what the handler throws, so Lambda reports a function error', async () => {
