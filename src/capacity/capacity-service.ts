@@ -13,6 +13,7 @@ import type { HttpRequestPayload, InvocationLimits } from '../runtime/types.js';
 import type { MetadataStore } from '../storage/types.js';
 import { BaselineTier, type WorkerUtilisation } from './baseline-tier.js';
 import { LocalBurstTier } from './local-burst-tier.js';
+import { createLambdaTier } from './tiers/lambda-tier.js';
 import type { CapacityPolicy } from './policy.js';
 import { Router, type Routed, type RouterStats } from './router.js';
 import { RuleScaler } from './rule-scaler.js';
@@ -63,7 +64,7 @@ export class CapacityService {
   constructor(private readonly o: CapacityServiceOptions) {
     const { config, policy, clock } = o;
     this.baseline = new BaselineTier(o.runtime, config, policy.baseline, o.onError);
-    this.burst = o.burst !== undefined ? o.burst : config.SPILLWAY_BURST_TIER === 'local' ? new LocalBurstTier(config, policy.burst, clock, o.onError) : null;
+    this.burst = o.burst !== undefined ? o.burst : makeBurstTier(config, policy, clock, o.onError);
     this.controller = new SpilloverController({
       spillover: policy.spillover,
       baseline: policy.baseline,
@@ -169,5 +170,17 @@ export class CapacityService {
     if (input.tier === 'executions') this.o.onExecutionReplicas?.(this.executionScaler.replicas);
     this.o.events.emit('scaling_event', event);
     this.o.store.insertScalingEvent(event).catch((err) => this.o.onError(err, 'storing a scaling event failed'));
+  }
+}
+
+/** SPILLWAY_BURST_TIER: local worker processes, AWS Lambda (docs/lambda-tier.md), or none. */
+function makeBurstTier(config: Config, policy: CapacityPolicy, clock: Clock, onError: (err: unknown, context: string) => void): BurstTier | null {
+  switch (config.SPILLWAY_BURST_TIER) {
+    case 'local':
+      return new LocalBurstTier(config, policy.burst, clock, onError);
+    case 'lambda':
+      return createLambdaTier(config, clock);
+    case 'off':
+      return null;
   }
 }

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { ManualClock } from '../../src/core/clock.js';
 import type { UtilisationSample } from '../../src/capacity/spillover-controller.js';
 import type { LocalBurstTier } from '../../src/capacity/local-burst-tier.js';
+import { FakeLambda } from '../helpers/fake-lambda.js';
 import { api, deploy, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const SLOW = `export default { async fetch(request) {
@@ -177,6 +178,8 @@ describe('capacity tiers', () => {
       const burst = t.platform.capacity.burst as LocalBurstTier;
       const [worker] = burst.processWorkers;
       assert.ok(worker);
+      // The call's metering (its last message) may arrive just after the response: idle means none in flight.
+      while (worker.inFlight > 0) await new Promise((r) => setImmediate(r));
       clock.advance(59_000);
       assert.equal(burst.processWorkers.length, 1);
       clock.advance(15_000);
@@ -206,6 +209,30 @@ describe('capacity tiers', () => {
       assert.equal((await call(t, '/fn/slow/')).status, 200, 'the function still serves');
     } finally {
       await t.close();
+    }
+  });
+
+  it('SPILLWAY_BURST_TIER=lambda: /burst/ calls go through the Lambda tier (real SDK, against a local stand-in for the Lambda API) and answer with the handler\'s response', async () => {
+    const fake = await new FakeLambda().start();
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    const t = await startPlatform({ SPILLWAY_BURST_TIER: 'lambda', SPILLWAY_LAMBDA_ENDPOINT: fake.endpoint, SPILLWAY_LAMBDA_ROLE_ARN: 'arn:aws:iam::123456789012:role/spillway-fn' });
+    try {
+      await deploy(t.base, 'slow', SLOW);
+      const c = await call(t, '/burst/fn/slow/?ms=5');
+      assert.deepEqual([c.status, c.body, c.tier], [200, 'ok', 'burst']);
+      assert.match(c.instance ?? '', /^lambda:spillway-slow-/);
+      assert.equal(fake.functions.size, 1, 'the version was deployed as one Lambda function');
+      assert.equal((await call(t, '/fn/slow/')).tier, 'baseline', 'unpinned calls stay on the baseline at 100/0');
+      assert.equal(t.platform.capacity.snapshot().burst?.kind, 'lambda');
+    } finally {
+      await t.close();
+      await fake.stop();
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     }
   });
 });
