@@ -32,8 +32,9 @@ export class BaselineTier {
     private readonly config: Config,
     private readonly policy: BaselinePolicy,
     private readonly onError: (err: unknown, context: string) => void,
+    measurePressure = true,
   ) {
-    this.local = new InProcessExecutor('baseline-0', runtime);
+    this.local = new InProcessExecutor('baseline-0', runtime, measurePressure);
   }
 
   /** Workers serving or starting (the server's own counts as one). */
@@ -43,6 +44,10 @@ export class BaselineTier {
 
   get workers(): Executor[] {
     return [this.local, ...this.processes.filter((p) => p.usable)];
+  }
+
+  get maxInFlightPerWorker(): number {
+    return this.policy.maxInFlightPerWorker;
   }
 
   /** The worker processes serving now (not the server's own worker). */
@@ -84,11 +89,17 @@ export class BaselineTier {
     await Promise.all([...starts, ...stops]);
   }
 
-  /** The least-loaded worker with room (ties: the lowest index, so the server's own first), or null when all are full. */
-  pick(): Executor | null {
+  /**
+   * The least-loaded worker with room (ties: the lowest index, so the server's own first), or null
+   * when all are full. With `unsaturated`, saturated workers (gauge at or above saturatedAbovePct)
+   * do not count as having room: the caller has somewhere better to send the call.
+   */
+  pick(unsaturated = false): Executor | null {
     let best: Executor | null = null;
+    const limit = this.policy.saturatedAbovePct / 100;
     for (const w of this.workers) {
       if (w.inFlight >= this.policy.maxInFlightPerWorker) continue;
+      if (unsaturated && w.pressure >= limit) continue;
       if (!best || w.inFlight < best.inFlight) best = w;
     }
     return best;
@@ -114,6 +125,7 @@ export class BaselineTier {
   }
 
   async close(): Promise<void> {
+    this.local.close();
     await Promise.all(this.processes.map((p) => p.stop(5000)));
     this.processes = [];
   }

@@ -4,7 +4,7 @@
  * executions, and the record of every decision (stored, and pushed to live listeners). Timing
  * runs on the injected Clock, so tests step through windows instead of waiting them out.
  */
-import type { Clock } from '../core/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Config } from '../config/config.js';
 import type { PlatformEvents } from '../core/events.js';
 import { newId } from '../core/ids.js';
@@ -63,7 +63,8 @@ export class CapacityService {
 
   constructor(private readonly o: CapacityServiceOptions) {
     const { config, policy, clock } = o;
-    this.baseline = new BaselineTier(o.runtime, config, policy.baseline, o.onError);
+    // The saturation gauge reads real time; under an injected clock (tests, simulations) routing follows the controller alone.
+    this.baseline = new BaselineTier(o.runtime, config, policy.baseline, o.onError, clock === systemClock);
     this.burst = o.burst !== undefined ? o.burst : makeBurstTier(config, policy, clock, o.onError);
     this.controller = new SpilloverController({
       spillover: policy.spillover,

@@ -4,19 +4,33 @@
  */
 import type { FunctionRuntime } from '../runtime/function-runtime.js';
 import type { HttpRequestPayload, InvocationHandle, InvocationLimits } from '../runtime/types.js';
+import { PressureGauge } from './pressure.js';
 import type { Executor, InvocationTarget } from './types.js';
 
 export class InProcessExecutor implements Executor {
   readonly tier = 'baseline' as const;
   private active = 0;
 
+  private readonly gauge: PressureGauge | null;
+
   constructor(
     readonly id: string,
     private readonly runtime: FunctionRuntime,
-  ) {}
+    measurePressure = true,
+  ) {
+    this.gauge = measurePressure ? new PressureGauge(runtime) : null;
+  }
 
   get inFlight(): number {
     return this.active;
+  }
+
+  get pressure(): number {
+    return this.gauge?.value ?? 0;
+  }
+
+  close(): void {
+    this.gauge?.stop();
   }
 
   invoke(target: InvocationTarget, mode: 'http', payload: HttpRequestPayload, limits: InvocationLimits): Promise<InvocationHandle>;

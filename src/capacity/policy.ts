@@ -44,8 +44,14 @@ const baselineSchema = z
     /** Always-on workers (the server's own runtime counts as one). */
     minWorkers: count(64).min(1),
     maxWorkers: count(64).min(1),
-    /** Invocations one worker holds at once before it counts as saturated for routing. */
+    /** Invocations one worker holds at once; past this it takes no more (they overflow or wait). */
     maxInFlightPerWorker: count(1_000_000).min(1),
+    /**
+     * A worker whose saturation gauge (event loop or busiest isolate, over 250 ms; src/capacity/pressure.ts)
+     * is at or above this counts as saturated: unpinned calls overflow to the burst tier when every
+     * baseline worker is. Without a burst tier, saturated workers still take calls (they queue).
+     */
+    saturatedAbovePct: pct,
     /** CPU one worker is allotted, in cores (utilisation = CPU used / this), and memory, in MB. */
     cpuCoresPerWorker: z.number().positive().max(256),
     memoryMbPerWorker: count(1_048_576).min(16),
@@ -169,7 +175,7 @@ const MINUTE = 60_000;
 
 /** The seeds' values. */
 export const DEFAULT_CAPACITY_POLICY: CapacityPolicy = Object.freeze({
-  baseline: { minWorkers: 2, maxWorkers: 4, maxInFlightPerWorker: 10_000, cpuCoresPerWorker: 1, memoryMbPerWorker: 2048 },
+  baseline: { minWorkers: 2, maxWorkers: 4, maxInFlightPerWorker: 10_000, saturatedAbovePct: 90, cpuCoresPerWorker: 1, memoryMbPerWorker: 2048 },
   spillover: {
     sampleIntervalMs: 10_000,
     scaleUpAbovePct: { cpu: 75, memory: 75 },

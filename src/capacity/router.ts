@@ -3,8 +3,9 @@
  * `/fargate/*`); otherwise the controller's weights split traffic (seed 000 §5.2: 100/0 normally,
  * 70/30 in spillover), deterministically: of every 100 unpinned calls, exactly `burst` go to the
  * burst tier. Within the baseline the least-loaded worker with room takes the call. When the
- * whole baseline is full the call overflows to the burst tier, and when that cannot take it
- * either, it waits (bounded) for a baseline slot, then fails with NO_CAPACITY.
+ * whole baseline is full or saturated (./pressure.ts) the call overflows to the burst tier at once
+ * ("existing resources first", then the pressure valve), and when that cannot take it either, it
+ * waits (bounded) for a baseline slot, then fails with NO_CAPACITY.
  */
 import type { Clock } from '../core/clock.js';
 import { SpillwayError } from '../core/errors.js';
@@ -62,10 +63,12 @@ export class Router {
   async dispatch(target: InvocationTarget, payload: HttpRequestPayload, limits: InvocationLimits, pin?: TierName): Promise<Routed> {
     if (pin === 'burst') return this.toBurst(target, payload, limits, false);
     if (pin === 'baseline') return this.toBaseline(target, payload, limits);
-    if (this.o.burst && this.burstAllowed() && this.takeBurstTurn()) return this.toBurst(target, payload, limits, true);
-    const executor = this.o.baseline.pick();
+    const burst = this.o.burst !== null && this.burstAllowed();
+    if (burst && this.takeBurstTurn()) return this.toBurst(target, payload, limits, true);
+    // With a burst tier to spill to, a saturated baseline worker has no room; without one, it queues the call.
+    const executor = this.o.baseline.pick(burst);
     if (executor) return this.run(executor, target, payload, limits);
-    if (this.o.burst && this.burstAllowed()) {
+    if (burst) {
       this.counts.overflowed++;
       return this.toBurst(target, payload, limits, true);
     }
@@ -108,7 +111,7 @@ export class Router {
       this.counts.refused++;
       const error = new SpillwayError(
         'NO_CAPACITY',
-        `Every baseline worker is at its limit of ${this.o.baseline.workers.length > 0 ? 'calls in flight' : 'workers'}, the burst tier cannot take more, and the wait for a free slot timed out or its queue is full.`,
+        `Every baseline worker has its maximum of ${this.o.baseline.maxInFlightPerWorker} calls in flight, the burst tier cannot take more, and no slot freed within ${this.o.policy.maxQueueWaitMs} ms (or ${this.o.policy.maxQueued} calls were already waiting).`,
         { retryAfterMs: 1000 },
       );
       return { handle: failed(error), tier: 'baseline', instanceId: 'none' };

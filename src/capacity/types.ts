@@ -27,6 +27,8 @@ export interface Executor {
   readonly tier: TierName;
   /** Invocations in flight here now. */
   readonly inFlight: number;
+  /** How close to saturation it is, 0..1 (./pressure.ts). */
+  readonly pressure: number;
   invoke(target: InvocationTarget, mode: 'http', payload: HttpRequestPayload, limits: InvocationLimits): Promise<InvocationHandle>;
   invoke(target: InvocationTarget, mode: 'call', payload: { input: unknown }, limits: InvocationLimits): Promise<InvocationHandle>;
 }

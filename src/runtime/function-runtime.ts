@@ -120,6 +120,13 @@ export class FunctionRuntime {
     return { warmIsolates: warm, inFlight, coldStarts: this.coldStarts, isolateDeaths: this.isolateDeaths, batchCpuUs: Math.round(cpuNs / 1000), poolHits: this.pool.hits, poolMisses: this.pool.misses };
   }
 
+  /** CPU each warm isolate's batches have used so far, ns, by version key (for saturation gauges). */
+  isolateCpuNs(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, slot] of this.slots) if (slot.settled) out.set(key, slot.settled.batchCpuNs);
+    return out;
+  }
+
   /** The live isolate of a version, if warm (for tests and metrics). */
   warmHost(ref: Pick<VersionRef, 'functionId' | 'versionId'>): IsolateHost | null {
     return this.slots.get(`${ref.functionId}@${ref.versionId}`)?.settled ?? null;

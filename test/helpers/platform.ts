@@ -31,8 +31,8 @@ export async function startPlatform(overrides: Partial<Record<keyof Config, unkn
   const dataDir = await mkdtemp(join(tmpdir(), 'spillway-test-'));
   const policyFile = options.policy ? join(dataDir, 'capacity-policy.json') : undefined;
   if (policyFile) await writeFile(policyFile, JSON.stringify(options.policy));
-  // One baseline worker (this process) unless a test asks for more: worker processes take a second each to start.
-  const config = loadConfig({}, { PORT: 0, SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'silent', SPILLWAY_RETRY_BASE_DELAY_MS: 20, SPILLWAY_BASELINE_WORKERS: 1, ...(policyFile ? { SPILLWAY_CAPACITY_POLICY: policyFile } : {}), ...overrides });
+  // One baseline worker (this process) and no burst tier unless a test asks: worker processes take a second each to start.
+  const config = loadConfig({}, { PORT: 0, SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'silent', SPILLWAY_RETRY_BASE_DELAY_MS: 20, SPILLWAY_BASELINE_WORKERS: 1, SPILLWAY_BURST_TIER: 'off', ...(policyFile ? { SPILLWAY_CAPACITY_POLICY: policyFile } : {}), ...overrides });
   const errors: unknown[] = [];
   const platform = await createPlatform(config, { clock: options.clock, utilisation: options.utilisation, onError: (err) => errors.push(err) });
   const app = await buildServer(platform, { logger: false });

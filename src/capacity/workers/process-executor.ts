@@ -44,6 +44,8 @@ export class ProcessExecutor implements Executor {
   /** Stopped taking calls (draining or stopped). */
   draining = false;
   lastUsedMs = Date.now();
+  /** The worker's latest saturation reading, 0..1. */
+  pressure = 0;
   onExit: ((executor: ProcessExecutor) => void) | null = null;
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
@@ -226,6 +228,9 @@ export class ProcessExecutor implements Executor {
         if (this.pending.size === 0) this.drained?.();
         break;
       }
+      case 'pressure':
+        this.pressure = m.value;
+        break;
       case 'sample':
         this.samples.get(m.id)?.({ cpuUs: m.cpuUs, rssBytes: m.rssBytes });
         this.samples.delete(m.id);

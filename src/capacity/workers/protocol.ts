@@ -55,4 +55,6 @@ export type FromWorker =
   | { t: 'metering'; id: number; metering: WireMetering }
   /** Process CPU (user + system, µs, since start) and resident memory (bytes). */
   | { t: 'sample'; id: number; cpuUs: number; rssBytes: number }
-  | { t: 'fatal'; message: string };
+  | { t: 'fatal'; message: string }
+  /** The worker's saturation gauge, 0..1, sent when it moves by 0.05 or more. */
+  | { t: 'pressure'; value: number };

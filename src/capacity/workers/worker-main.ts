@@ -7,6 +7,7 @@ import { FsBlobStore } from '../../blobs/fs/fs-blob-store.js';
 import { systemClock } from '../../core/clock.js';
 import { SpillwayError } from '../../core/errors.js';
 import { createRuntimeStack, openStore, type RuntimeStack } from '../../runtime-stack.js';
+import { PressureGauge } from '../pressure.js';
 import type { InvocationHandle } from '../../runtime/types.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,6 +33,12 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     await store.close();
     await blobs.close();
   };
+  let reported = 0;
+  new PressureGauge(stack.runtime, (value) => {
+    if (Math.abs(value - reported) < 0.05) return;
+    reported = value;
+    send({ t: 'pressure', value });
+  });
   send({ t: 'ready', startUs: Math.round(Number(process.hrtime.bigint() - startedAt) / 1000) });
 }
 
