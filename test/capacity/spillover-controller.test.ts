@@ -172,6 +172,20 @@ describe('SpilloverController: scale down', () => {
     assert.deepEqual(actions(at(20, 20)), ['scale_down']);
   });
 
+  it('projectScaleDown (opt-in) holds a scale-down the smaller baseline could not take, and allows it once it fits', () => {
+    const seeds = setup({}, 3);
+    seeds.hold({ cpuPct: 60, memoryPct: 20 }, 15 * MIN);
+    assert.deepEqual(actions(seeds.at(60, 20)), ['scale_down'], 'the seeds\' rule: 60% on 3 workers shrinks to 90% on 2');
+    const projected = setup({ spillover: { projectScaleDown: true } }, 3);
+    projected.hold({ cpuPct: 60, memoryPct: 20 }, 15 * MIN);
+    assert.deepEqual(projected.at(60, 20), [], '60 × 3/2 = 90 > 75');
+    projected.clock.advance(10 * SEC);
+    assert.deepEqual(projected.at(20, 51), [], 'memory 51 × 3/2 = 76.5 > 75');
+    projected.clock.advance(10 * SEC);
+    assert.deepEqual(actions(projected.at(50, 50)), ['scale_down'], '50 × 3/2 = 75, not above 75');
+    assert.equal(projected.controller.state.baselineWorkers, 2);
+  });
+
   it('turns spillover off before scaling down when both windows end on the same sample', () => {
     const { at, clock } = setup({ spillover: { spilloverOffAfterMs: 15 * MIN, scaleUpAbovePct: { cpu: 95, memory: 95 } } }, 3);
     at(90);

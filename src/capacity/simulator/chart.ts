@@ -10,7 +10,7 @@ import type { CapacityPolicy } from '../policy.js';
 import { SIMULATION_START_MS, type SimulationResult, type SimulationSample } from './run.js';
 
 /** More points than this are averaged (or maxed) into buckets, so the SVG stays small. */
-const MAX_POINTS = 1440;
+const MAX_POINTS = 720;
 const WIDTH = 860;
 const HEIGHT = 105;
 
@@ -51,8 +51,13 @@ const round = (x: number, d = 2) => Number(x.toFixed(d));
 export function chartSpec(result: SimulationResult, policy: CapacityPolicy, title: string): TopLevelSpec {
   const rows = downsample(result.samples);
   const time = (t: number) => SIMULATION_START_MS + t * 1000;
-  const long = (pairs: Array<[string, (r: Row) => number]>) => rows.flatMap((r) => pairs.map(([series, f]) => ({ time: time(r.t), series, value: round(f(r), 3) })));
-  const wide = rows.map((r) => ({ time: time(r.t), workers: r.workers, p99Ms: round(r.p99Ms, 1), costPerHourUsd: round(r.costPerHourUsd, 4) }));
+  // Long format, one series per line; a point equal to both neighbours lies on a flat stretch and
+  // is left out (lossless for straight and step lines, and it keeps flat hours from filling the SVG).
+  const long = (pairs: Array<[string, (r: Row) => number, number?]>) =>
+    pairs.flatMap(([series, f, digits = 3]) => {
+      const values = rows.map((r) => round(f(r), digits));
+      return rows.flatMap((r, i) => (i > 0 && i < rows.length - 1 && values[i] === values[i - 1] && values[i] === values[i + 1] ? [] : [{ time: time(r.t), series, value: values[i]! }]));
+    });
   const events = result.events.map((e) => ({ time: time(e.t), action: e.action, instanceCount: e.instanceCount, reason: e.reason }));
   const s = policy.spillover;
   const thresholds = [
@@ -62,8 +67,7 @@ export function chartSpec(result: SimulationResult, policy: CapacityPolicy, titl
   ];
   const utilMax = Math.max(100, ...rows.map((r) => Math.max(r.cpuPct, r.memoryPct)));
   const utilTop = Math.min(150, Math.ceil(utilMax / 10) * 10);
-  const hours = (result.summary.durationS ?? 0) / 3600;
-  const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const }, axis: { format: hours > 3 ? '%H:%M' : '%H:%M', title: null, labelOverlap: true } };
+  const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const }, axis: { format: '%H:%M', title: null, labelOverlap: true } };
   const panel = (ytitle: string, layer: unknown[], extra: Record<string, unknown> = {}) => ({ width: WIDTH, height: HEIGHT, title: { text: ytitle, anchor: 'start', fontSize: 12 }, layer, ...extra });
   const line = (data: string, y: Record<string, unknown>, more: Record<string, unknown> = {}, mark: Record<string, unknown> = {}) => ({
     data: { name: data },
@@ -80,14 +84,16 @@ export function chartSpec(result: SimulationResult, policy: CapacityPolicy, titl
       load: long([['total', (r) => r.rps], ['to baseline', (r) => r.baselineRps], ['to burst', (r) => r.burstRps]]),
       burst: long([['weight (router)', (r) => r.burstWeightPct], ['share served', (r) => r.burstSharePct]]),
       util: long([['CPU', (r) => r.cpuPct], ['memory', (r) => r.memoryPct]]),
-      wide,
+      workers: long([['workers', (r) => r.workers]]),
+      p99: long([['p99', (r) => r.p99Ms, 1]]),
+      cost: long([['cost', (r) => r.costPerHourUsd, 4]]),
       events,
       thresholds,
     },
     vconcat: [
       panel('Load (requests/s)', [line('load', { field: 'value', type: 'quantitative', title: 'req/s' }, { color: color(['total', 'to baseline', 'to burst'], ['#333333', '#1f77b4', '#ff7f0e']) })]),
       panel('Baseline workers (▲ scale up, ▼ scale down, ● spillover on, ○ off)', [
-        line('wide', { field: 'workers', type: 'quantitative', title: 'workers', scale: { domainMin: 0, nice: true }, axis: { tickMinStep: 1 } }, {}, { interpolate: 'step-after', color: '#1f77b4' }),
+        line('workers', { field: 'value', type: 'quantitative', title: 'workers', scale: { domainMin: 0, nice: true }, axis: { tickMinStep: 1 } }, {}, { interpolate: 'step-after', color: '#1f77b4' }),
         {
           data: { name: 'events' },
           mark: { type: 'point', size: 45, filled: true, opacity: 0.85 },
@@ -104,8 +110,8 @@ export function chartSpec(result: SimulationResult, policy: CapacityPolicy, titl
         { data: { name: 'thresholds' }, mark: { type: 'rule', strokeDash: [4, 3], color: '#999999' }, encoding: { y: { field: 'value', type: 'quantitative' } } },
         line('util', { field: 'value', type: 'quantitative', title: '%', scale: { domain: [0, utilTop] } }, { color: color(['CPU', 'memory'], ['#d62728', '#9467bd']) }),
       ]),
-      panel('p99 latency (ms, log scale)', [line('wide', { field: 'p99Ms', type: 'quantitative', title: 'ms', scale: { type: 'log', nice: false } }, {}, { color: '#17becf' })]),
-      panel('Spend rate (USD/hour: baseline workers + Lambda)', [line('wide', { field: 'costPerHourUsd', type: 'quantitative', title: '$/h', scale: { domainMin: 0 } }, {}, { color: '#2ca02c' })]),
+      panel('p99 latency (ms, log scale)', [line('p99', { field: 'value', type: 'quantitative', title: 'ms', scale: { type: 'log', nice: false } }, {}, { color: '#17becf' })]),
+      panel('Spend rate (USD/hour: baseline workers + Lambda)', [line('cost', { field: 'value', type: 'quantitative', title: '$/h', scale: { domainMin: 0 } }, {}, { color: '#2ca02c' })]),
     ],
     resolve: { scale: { color: 'independent', shape: 'independent' } },
   } as unknown as TopLevelSpec;
