@@ -8,6 +8,15 @@ export function formatPct(value: number): string {
   return `${Number(value.toFixed(1))}%`;
 }
 
+/** `value` as a percentage with enough decimals (up to 3) to read as different from `threshold`: "75.04%" rather than "75%" for 75.04 > 75. */
+export function formatPctVersus(value: number, threshold: number): string {
+  for (let digits = 1; digits <= 3; digits++) {
+    const shown = Number(value.toFixed(digits));
+    if (shown !== Number(threshold.toFixed(digits)) || digits === 3) return `${shown}%`;
+  }
+  return formatPct(value);
+}
+
 /** A duration in the largest whole units: "30 s", "5 min", "1 h 30 min", "1500 ms". */
 export function formatDuration(ms: number): string {
   if (ms < 1000 || ms % 1000 !== 0) return `${ms} ms`;

@@ -17,7 +17,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { BaselinePolicy, SpilloverPolicy } from './policy.js';
-import { formatDuration, formatPct, requireCount, requireMetric } from './scaling-text.js';
+import { formatDuration, formatPct, formatPctVersus, requireCount, requireMetric } from './scaling-text.js';
 import type { ScalingEventInput } from './types.js';
 
 /** The baseline's mean utilisation, in percent of its allotment (can exceed 100). */
@@ -132,7 +132,7 @@ export class SpilloverController {
       functionId: null,
       action,
       instanceCount: this.workers,
-      reason: `${METRIC_LABEL[metric]} ${formatPct(v)} > ${formatPct(threshold)} for 1 sample`,
+      reason: `${METRIC_LABEL[metric]} ${formatPctVersus(v, threshold)} > ${formatPct(threshold)} for 1 sample`,
       tier,
       metric: METRIC_NAME[metric],
       value: v,

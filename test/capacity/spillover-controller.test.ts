@@ -140,6 +140,11 @@ describe('SpilloverController: scale up', () => {
     assert.equal(controller.state.baselineWorkers, 4);
   });
 
+  it('shows enough decimals that the value reads as above the threshold', () => {
+    const { at } = setup();
+    assert.equal(at(75.04)[0]!.reason, 'CPU 75.04% > 75% for 1 sample');
+  });
+
   it('names the metric further above its threshold when both cross', () => {
     const { at } = setup();
     const [e] = at(76, 90);
