@@ -49,14 +49,16 @@ const round = (x: number, d = 2) => Number(x.toFixed(d));
 
 /** The vega-lite spec of the chart (exported for tests and for anyone who wants another renderer). */
 export function chartSpec(result: SimulationResult, policy: CapacityPolicy, title: string): TopLevelSpec {
-  const rows = downsample(result.samples);
+  // Step series (workers, weights) change rarely and are drawn at full resolution (a 10 s dip must
+  // show); the continuous ones are bucketed.
+  const sampled = downsample(result.samples);
   const time = (t: number) => SIMULATION_START_MS + t * 1000;
   // Long format, one series per line; a point equal to both neighbours lies on a flat stretch and
   // is left out (lossless for straight and step lines, and it keeps flat hours from filling the SVG).
-  const long = (pairs: Array<[string, (r: Row) => number, number?]>) =>
+  const long = (pairs: Array<[string, (r: Row) => number, number?]>, source: Row[] = sampled) =>
     pairs.flatMap(([series, f, digits = 3]) => {
-      const values = rows.map((r) => round(f(r), digits));
-      return rows.flatMap((r, i) => (i > 0 && i < rows.length - 1 && values[i] === values[i - 1] && values[i] === values[i + 1] ? [] : [{ time: time(r.t), series, value: values[i]! }]));
+      const values = source.map((r) => round(f(r), digits));
+      return source.flatMap((r, i) => (i > 0 && i < source.length - 1 && values[i] === values[i - 1] && values[i] === values[i + 1] ? [] : [{ time: time(r.t), series, value: values[i]! }]));
     });
   const events = result.events.map((e) => ({ time: time(e.t), action: e.action, instanceCount: e.instanceCount, reason: e.reason }));
   const s = policy.spillover;
@@ -65,7 +67,7 @@ export function chartSpec(result: SimulationResult, policy: CapacityPolicy, titl
     { value: s.scaleUpAbovePct.cpu, label: `scale up > ${s.scaleUpAbovePct.cpu}` },
     { value: s.spilloverAbovePct.cpu, label: `spillover > ${s.spilloverAbovePct.cpu}` },
   ];
-  const utilMax = Math.max(100, ...rows.map((r) => Math.max(r.cpuPct, r.memoryPct)));
+  const utilMax = Math.max(100, ...sampled.map((r) => Math.max(r.cpuPct, r.memoryPct)));
   const utilTop = Math.min(150, Math.ceil(utilMax / 10) * 10);
   const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const }, axis: { format: '%H:%M', title: null, labelOverlap: true } };
   const panel = (ytitle: string, layer: unknown[], extra: Record<string, unknown> = {}) => ({ width: WIDTH, height: HEIGHT, title: { text: ytitle, anchor: 'start', fontSize: 12 }, layer, ...extra });
@@ -82,9 +84,9 @@ export function chartSpec(result: SimulationResult, policy: CapacityPolicy, titl
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 10 } },
     datasets: {
       load: long([['total', (r) => r.rps], ['to baseline', (r) => r.baselineRps], ['to burst', (r) => r.burstRps]]),
-      burst: long([['weight (router)', (r) => r.burstWeightPct], ['share served', (r) => r.burstSharePct]]),
+      burst: [...long([['weight (router)', (r) => r.burstWeightPct]], result.samples), ...long([['share served', (r) => r.burstSharePct]])],
       util: long([['CPU', (r) => r.cpuPct], ['memory', (r) => r.memoryPct]]),
-      workers: long([['workers', (r) => r.workers]]),
+      workers: long([['workers', (r) => r.workers]], result.samples),
       p99: long([['p99', (r) => r.p99Ms, 1]]),
       cost: long([['cost', (r) => r.costPerHourUsd, 4]]),
       events,
