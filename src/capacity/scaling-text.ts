@@ -29,18 +29,24 @@ export function formatDuration(ms: number): string {
   return rest === 0 ? `${h} h` : `${h} h ${rest} min`;
 }
 
+/** A value as an error message shows it: numbers as they print (NaN, -1), strings quoted, the rest as JSON where possible. */
+export function showValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function' || value === undefined) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Throws a TypeError naming `name` unless `value` is a finite number ≥ 0. */
 export function requireMetric(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name}: got ${typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value)}, must be a finite number ≥ 0`);
-  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name}: got ${showValue(value)}, must be a finite number ≥ 0`);
   return value;
 }
 
 /** Throws a TypeError naming `name` unless `value` is an integer ≥ 0. */
 export function requireCount(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new TypeError(`${name}: got ${typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value)}, must be an integer ≥ 0`);
-  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new TypeError(`${name}: got ${showValue(value)}, must be an integer ≥ 0`);
   return value;
 }

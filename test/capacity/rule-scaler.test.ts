@@ -138,6 +138,7 @@ describe('RuleScaler: bad input', () => {
       [{ queue_depth: -1 }, /metrics\.queue_depth: got -1/],
       [{ queue_depth: 20, p95_latency_ms: '9' }, /metrics\.p95_latency_ms: got "9"/],
       [{ queue_length: 20 }, /metrics\.queue_length: unknown metric/],
+      [{ queue_depth: 5n }, /metrics\.queue_depth: got 5, must be a finite number/],
       [null, /metrics: got null/],
     ];
     for (const [m, message] of bad) assert.throws(() => scaler.evaluate(m as RuleMetrics), (err: unknown) => err instanceof TypeError && message.test(err.message));
@@ -201,5 +202,26 @@ describe('RuleScaler.start', () => {
     assert.equal(scaler.replicas, 3);
     assert.equal(n, 3);
     stop();
+  });
+
+  it('a read still pending at stop() neither evaluates nor keeps its loop alive after a restart', async () => {
+    const clock = new ManualClock();
+    const scaler = new RuleScaler({ name: 'executions', policy: DEFAULT_CAPACITY_POLICY.executions, clock });
+    let release: (m: RuleMetrics) => void = () => {};
+    const slow = new Promise<RuleMetrics>((resolve) => (release = resolve));
+    const stopFirst = scaler.start(() => slow);
+    clock.advance(30 * SEC);
+    stopFirst();
+    let reads = 0;
+    const stopSecond = scaler.start(() => {
+      reads++;
+      return { queue_depth: 0 };
+    });
+    release({ queue_depth: 40 });
+    await slow;
+    assert.equal(scaler.replicas, 1, 'the stopped loop\'s read was dropped');
+    clock.advance(30 * SEC);
+    assert.equal(reads, 1, 'one loop only: the old one did not schedule itself again');
+    stopSecond();
   });
 });

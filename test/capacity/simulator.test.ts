@@ -128,7 +128,7 @@ describe('simulator: traces', () => {
 
   it('reads recorded traces as JSON or CSV (header optional) and interpolates between points', () => {
     const json = loadTrace(file('rec.json', JSON.stringify([{ t: 100, rps: 10 }, { t: 160, rps: 70 }])));
-    const csv = loadTrace(file('rec.csv', 't,rps\n100,10\n160,70\n'));
+    const csv = loadTrace(file('rec.csv', '# exported from the load balancer\nt,rps\n100,10\n160,70\n'));
     for (const trace of [json, csv]) {
       assert.equal(trace.durationS, 60);
       assert.equal(trace.rpsAt(0), 10);
@@ -156,6 +156,7 @@ describe('simulator: traces', () => {
     }
     assert.throws(() => loadTrace(join(dir, 'missing.csv')), /missing\.csv: not a built-in trace \(steady, diurnal, flash-crowd\) and not a readable file \(ENOENT\)/);
     assert.throws(() => loadTrace('constructor'), /not a built-in trace/);
+    assert.throws(() => simulate({ trace: loadTrace(file('short.csv', '0,1\n5,1\n')) }), /short: lasts 5 s, shorter than one sampling interval \(10 s\)/);
     assert.throws(() => parseTrace('x', '0,1\n' + String(40 * 86400) + ',1'), /lasts 3456000 s; at most 2678400 s/);
   });
 

@@ -11,7 +11,7 @@ import { DEFAULT_CAPACITY_POLICY, type CapacityPolicy } from '../policy.js';
 import { SpilloverController } from '../spillover-controller.js';
 import type { ScalingEventInput } from '../types.js';
 import { baselineTick, BurstModel, DEFAULT_MODEL, lambdaOnlyCostUsd, type ModelParams } from './model.js';
-import type { Trace } from './traces.js';
+import { TraceError, type Trace } from './traces.js';
 
 /** The simulation's clock starts here (so event timestamps read as times of day). */
 export const SIMULATION_START_MS = Date.UTC(2026, 0, 1);
@@ -96,6 +96,7 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   let backlog = 0;
   const samples: SimulationSample[] = [];
   const intervals = Math.floor((trace.durationS * 1000) / dtMs);
+  if (intervals < 1) throw new TraceError(`${trace.name}: lasts ${trace.durationS} s, shorter than one sampling interval (${dtS} s)`);
 
   for (let i = 0; i < intervals; i++) {
     const fromS = i * dtS;

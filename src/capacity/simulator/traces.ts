@@ -132,12 +132,15 @@ function parseJson(source: string, text: string): TracePoint[] {
 
 function parseCsv(source: string, text: string): TracePoint[] {
   const out: TracePoint[] = [];
+  let first = true;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = raw.trim();
     const where = `${source}: line ${i + 1}`;
     if (line === '' || line.startsWith('#')) return;
-    if (i === 0 && /^t\s*,\s*rps$/i.test(line)) return;
+    const header = first && /^t\s*,\s*rps$/i.test(line);
+    first = false;
+    if (header) return;
     const cells = line.split(',').map((c) => c.trim());
     if (cells.length !== 2) throw new TraceError(`${where}: expected "t,rps", got ${JSON.stringify(raw)}`);
     const num = (c: string) => (c === '' || Number.isNaN(Number(c)) ? c : Number(c));
