@@ -168,6 +168,14 @@ describe('SpilloverController: scale down', () => {
     assert.equal(controller.state.baselineWorkers, 2);
   });
 
+  it('a scale-down step never takes the baseline below minWorkers', () => {
+    const { hold, at, controller } = setup({ spillover: { scaleDownStep: 3 } }, 4);
+    hold({ cpuPct: 10, memoryPct: 10 }, 15 * MIN);
+    const [e] = at(10, 10);
+    assert.equal(e!.instanceCount, 2, '4 − 3 clamped to the minimum 2');
+    assert.equal(controller.state.baselineWorkers, 2);
+  });
+
   it('a single sample at 70 restarts the scale-down window', () => {
     const { at, clock, hold } = setup({}, 3);
     hold({ cpuPct: 20, memoryPct: 20 }, 14 * MIN);
