@@ -31,6 +31,13 @@ const spilloverSchema = z
     /** Scale the baseline down when both have stayed below `recoverBelowPct` for `scaleDownAfterMs`. */
     scaleDownAfterMs: ms,
     scaleDownStep: count(100).min(1),
+    /**
+     * Off (the seeds' rule) by default. When on, a scale-down also needs the utilisation projected
+     * onto the smaller baseline (value × n / (n − step)) to stay at or below `scaleUpAbovePct`, so
+     * the baseline does not shrink into an immediate scale-up (docs/capacity-simulation.md shows the
+     * flapping the seeds' rule produces on a diurnal load).
+     */
+    projectScaleDown: z.boolean().optional(),
     /** Traffic weights (percent, summing to 100) in each mode. */
     weights: z.object({
       normal: z.object({ baseline: pct, burst: pct }),
@@ -186,6 +193,7 @@ export const DEFAULT_CAPACITY_POLICY: CapacityPolicy = Object.freeze({
     spilloverOffAfterMs: 5 * MINUTE,
     scaleDownAfterMs: 15 * MINUTE,
     scaleDownStep: 1,
+    projectScaleDown: false,
     weights: { normal: { baseline: 100, burst: 0 }, spillover: { baseline: 70, burst: 30 } },
   },
   burst: { maxWorkers: 4, maxInFlightPerWorker: 10_000, idleStopMs: MINUTE, maxQueued: 10_000, maxQueueWaitMs: 10_000 },

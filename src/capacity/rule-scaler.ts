@@ -41,7 +41,8 @@ export interface RuleScalerOptions {
 
 const METRICS: readonly RuleMetric[] = ['queue_depth', 'p95_latency_ms', 'worker_idle_time_ms', 'cpu_pct', 'memory_pct'];
 
-type Kind = 'up' | 'down';
+/** Whether a rule is in the scale-up or the scale-down list. */
+export type RuleKind = 'up' | 'down';
 
 export class RuleScaler {
   private readonly name: string;
@@ -83,7 +84,7 @@ export class RuleScaler {
     const { minReplicas, maxReplicas, scaleUp, scaleDown } = this.policy;
 
     const upHolds = scaleUp.filter((r) => holds(r, 'up', metrics[r.metric]));
-    let chosen: { rule: ScalingRule; kind: Kind } | null = null;
+    let chosen: { rule: ScalingRule; kind: RuleKind } | null = null;
     if (upHolds.length > 0) {
       const ready = this.count < maxReplicas ? upHolds.filter((r) => this.cooledDown(r, now, 'up')) : [];
       const rule = largestStep(ready);
@@ -120,11 +121,14 @@ export class RuleScaler {
   start(read: () => RuleMetrics | Promise<RuleMetrics>): () => void {
     if (this.running) throw new Error(`${this.name} scaler: start() called while already started`);
     this.running = true;
+    // This loop's own flag: a read still pending when stop() is called must not evaluate, nor
+    // restart the loop, even if start() has been called again since.
+    let active = true;
     const every = this.policy.evaluateEveryMs;
     let cancel: (() => void) | null = null;
     let dueAt = this.clock.now() + every;
     const schedule = () => {
-      if (!this.running) return;
+      if (!active) return;
       cancel = this.clock.setTimer(tick, Math.max(0, dueAt - this.clock.now()));
     };
     const tick = () => {
@@ -140,11 +144,11 @@ export class RuleScaler {
       if (result && typeof (result as Promise<RuleMetrics>).then === 'function') {
         (result as Promise<RuleMetrics>).then(
           (m) => {
-            if (this.running) this.safeEvaluate(m);
+            if (active) this.safeEvaluate(m);
             schedule();
           },
           (err) => {
-            if (this.running) this.onError(err);
+            if (active) this.onError(err);
             schedule();
           },
         );
@@ -155,6 +159,8 @@ export class RuleScaler {
     };
     schedule();
     return () => {
+      if (!active) return;
+      active = false;
       this.running = false;
       cancel?.();
       cancel = null;
@@ -169,7 +175,7 @@ export class RuleScaler {
     }
   }
 
-  private cooledDown(rule: ScalingRule, now: number, kind: Kind): boolean {
+  private cooledDown(rule: ScalingRule, now: number, kind: RuleKind): boolean {
     const last = this.lastFired.get(rule);
     if (last !== undefined && now - last < rule.cooldownMs) return false;
     if (kind === 'down' && this.lastScaleUpAt !== null && now - this.lastScaleUpAt < rule.cooldownMs) return false;
@@ -178,7 +184,7 @@ export class RuleScaler {
 }
 
 /** Whether `rule` (a scale-up or scale-down rule) fires on `value`; an absent metric never does. */
-export function holds(rule: ScalingRule, kind: Kind, value: number | undefined): boolean {
+export function holds(rule: ScalingRule, kind: RuleKind, value: number | undefined): boolean {
   if (value === undefined) return false;
   if (kind === 'up') return value > rule.threshold;
   if (rule.metric === 'worker_idle_time_ms') return value >= rule.threshold;
@@ -205,7 +211,7 @@ function show(metric: RuleMetric, v: number): string {
   return String(Number(v.toFixed(1)));
 }
 
-function describe(rule: ScalingRule, kind: Kind, value: number): string {
+function describe(rule: ScalingRule, kind: RuleKind, value: number): string {
   const op = kind === 'up' ? '>' : rule.metric === 'worker_idle_time_ms' ? '≥' : rule.threshold === 0 ? '=' : '<';
   const step = `${kind === 'up' ? '+' : '-'}${rule.step}`;
   return `${LABEL[rule.metric]} ${show(rule.metric, value)} ${op} ${show(rule.metric, rule.threshold)} (${step})`;

@@ -9,14 +9,15 @@
  *   spillover_on  cpu > 85 or mem > 85 on one sample (no window)
  *   spillover_off cpu < 70 and mem < 70 on every sample for spilloverOffAfterMs
  *   scale_down    cpu < 70 and mem < 70 on every sample for scaleDownAfterMs, -scaleDownStep, ≥ minWorkers;
- *                 the window starts again after each scale_down
+ *                 the window starts again after each scale_down; with projectScaleDown (opt-in), only
+ *                 if the smaller baseline would stay at or below the scale-up thresholds
  *
  * A "window" starts at the first sample of an unbroken run of samples with both metrics below
  * 70; one sample at or above 70 on either metric ends the run.
  */
 import type { Clock } from '../core/clock.js';
 import type { BaselinePolicy, SpilloverPolicy } from './policy.js';
-import { formatDuration, formatPct, requireCount, requireMetric } from './scaling-text.js';
+import { formatDuration, formatPct, formatPctVersus, requireCount, requireMetric } from './scaling-text.js';
 import type { ScalingEventInput } from './types.js';
 
 /** The baseline's mean utilisation, in percent of its allotment (can exceed 100). */
@@ -107,7 +108,7 @@ export class SpilloverController {
         events.push(this.recovered('spillover_off', 'burst', value, p.spilloverOffAfterMs));
       }
       const windowStart = Math.max(this.quietSince, this.lastScaleDownAt ?? -Infinity);
-      if (now - windowStart >= p.scaleDownAfterMs && this.workers > this.baseline.minWorkers) {
+      if (now - windowStart >= p.scaleDownAfterMs && this.workers > this.baseline.minWorkers && this.fitsSmaller(value)) {
         this.workers = Math.max(this.baseline.minWorkers, this.workers - p.scaleDownStep);
         this.lastScaleDownAt = now;
         events.push(this.recovered('scale_down', 'baseline', value, p.scaleDownAfterMs));
@@ -118,12 +119,20 @@ export class SpilloverController {
     return events;
   }
 
+  /** With projectScaleDown, whether the baseline one step smaller would stay at or below the scale-up thresholds. */
+  private fitsSmaller(value: Record<Metric, number>): boolean {
+    if (!this.spillover.projectScaleDown) return true;
+    const after = Math.max(this.baseline.minWorkers, this.workers - this.spillover.scaleDownStep);
+    const factor = this.workers / after;
+    return value.cpu * factor <= this.spillover.scaleUpAbovePct.cpu && value.memory * factor <= this.spillover.scaleUpAbovePct.memory;
+  }
+
   private above(action: ScalingEventInput['action'], tier: string, metric: Metric, v: number, threshold: number): ScalingEventInput {
     return {
       functionId: null,
       action,
       instanceCount: this.workers,
-      reason: `${METRIC_LABEL[metric]} ${formatPct(v)} > ${formatPct(threshold)} for 1 sample`,
+      reason: `${METRIC_LABEL[metric]} ${formatPctVersus(v, threshold)} > ${formatPct(threshold)} for 1 sample`,
       tier,
       metric: METRIC_NAME[metric],
       value: v,

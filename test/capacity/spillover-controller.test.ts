@@ -140,6 +140,11 @@ describe('SpilloverController: scale up', () => {
     assert.equal(controller.state.baselineWorkers, 4);
   });
 
+  it('shows enough decimals that the value reads as above the threshold', () => {
+    const { at } = setup();
+    assert.equal(at(75.04)[0]!.reason, 'CPU 75.04% > 75% for 1 sample');
+  });
+
   it('names the metric further above its threshold when both cross', () => {
     const { at } = setup();
     const [e] = at(76, 90);
@@ -163,6 +168,14 @@ describe('SpilloverController: scale down', () => {
     assert.equal(controller.state.baselineWorkers, 2);
   });
 
+  it('a scale-down step never takes the baseline below minWorkers', () => {
+    const { hold, at, controller } = setup({ spillover: { scaleDownStep: 3 } }, 4);
+    hold({ cpuPct: 10, memoryPct: 10 }, 15 * MIN);
+    const [e] = at(10, 10);
+    assert.equal(e!.instanceCount, 2, '4 − 3 clamped to the minimum 2');
+    assert.equal(controller.state.baselineWorkers, 2);
+  });
+
   it('a single sample at 70 restarts the scale-down window', () => {
     const { at, clock, hold } = setup({}, 3);
     hold({ cpuPct: 20, memoryPct: 20 }, 14 * MIN);
@@ -170,6 +183,20 @@ describe('SpilloverController: scale down', () => {
     clock.advance(10 * SEC);
     assert.deepEqual(hold({ cpuPct: 20, memoryPct: 20 }, 15 * MIN), []);
     assert.deepEqual(actions(at(20, 20)), ['scale_down']);
+  });
+
+  it('projectScaleDown (opt-in) holds a scale-down the smaller baseline could not take, and allows it once it fits', () => {
+    const seeds = setup({}, 3);
+    seeds.hold({ cpuPct: 60, memoryPct: 20 }, 15 * MIN);
+    assert.deepEqual(actions(seeds.at(60, 20)), ['scale_down'], 'the seeds\' rule: 60% on 3 workers shrinks to 90% on 2');
+    const projected = setup({ spillover: { projectScaleDown: true } }, 3);
+    projected.hold({ cpuPct: 60, memoryPct: 20 }, 15 * MIN);
+    assert.deepEqual(projected.at(60, 20), [], '60 × 3/2 = 90 > 75');
+    projected.clock.advance(10 * SEC);
+    assert.deepEqual(projected.at(20, 51), [], 'memory 51 × 3/2 = 76.5 > 75');
+    projected.clock.advance(10 * SEC);
+    assert.deepEqual(actions(projected.at(50, 50)), ['scale_down'], '50 × 3/2 = 75, not above 75');
+    assert.equal(projected.controller.state.baselineWorkers, 2);
   });
 
   it('turns spillover off before scaling down when both windows end on the same sample', () => {
