@@ -2,12 +2,13 @@
  * `npm run simulate -- <trace> [--out docs/capacity/<trace>.svg] [--policy policy.json]`:
  * replays a load trace (steady, diurnal, flash-crowd, or a recorded file: JSON [{t, rps}] or CSV
  * `t,rps`) through the capacity model and the real SpilloverController, prints a JSON summary
- * (figures and every scaling event with its timestamp) and, with --out, writes the chart as SVG.
+ * (figures and every scaling event with its timestamp) and writes the chart as SVG: to --out, or
+ * by default to docs/capacity/<trace name>.svg.
  * --policy merges a capacity policy file over the defaults, as SPILLWAY_CAPACITY_POLICY does.
  * docs/capacity-simulation.md describes the model and the traces.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadPolicy, PolicyError } from '../src/capacity/policy.js';
 import { renderChart } from '../src/capacity/simulator/chart.js';
 import { simulate } from '../src/capacity/simulator/run.js';
@@ -46,14 +47,15 @@ async function main(): Promise<void> {
   const policy = loadPolicy(args.policy);
   const trace = loadTrace(args.trace);
   const result = simulate({ trace, policy });
-  if (args.out) {
+  args.out ??= join('docs', 'capacity', `${trace.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}.svg`);
+  {
     const s = result.summary;
     const title = `${trace.name}: ${s.requests.total.toLocaleString('en-US')} requests, ${s.events.length} scaling events, $${s.costUsd.total.toFixed(2)} (all-Lambda $${s.costUsd.lambdaOnly.toFixed(2)})`;
     const svg = await renderChart(result, policy, title);
     mkdirSync(dirname(args.out), { recursive: true });
     writeFileSync(args.out, svg);
   }
-  console.log(JSON.stringify({ ...result.summary, ...(args.out ? { chart: args.out } : {}) }, null, 2));
+  console.log(JSON.stringify({ ...result.summary, chart: args.out }, null, 2));
 }
 
 main().catch((err: unknown) => {

@@ -106,9 +106,11 @@ export function simulate(opts: SimulationOptions): SimulationResult {
     const { mode, weights, baselineWorkers } = controller.state;
     const ready = readyAt.filter((at) => at <= now).length;
     // The router: the weights split the traffic; a baseline whose workers are all at
-    // maxInFlightPerWorker is full, and what it cannot hold goes to the burst tier too.
+    // maxInFlightPerWorker is full, or all at saturatedAbovePct of their CPU is saturated
+    // (src/capacity/pressure.ts), and what it cannot hold goes to the burst tier too.
     const admitRps = (ready * policy.baseline.maxInFlightPerWorker * 1000) / (model.ioWaitMsPerRequest + model.cpuMsPerRequest);
-    const baselineRps = Math.min((rps * weights.baseline) / 100, admitRps);
+    const saturationRps = (ready * policy.baseline.cpuCoresPerWorker * (1000 / model.cpuMsPerRequest) * policy.baseline.saturatedAbovePct) / 100;
+    const baselineRps = Math.min((rps * weights.baseline) / 100, admitRps, saturationRps);
     const burstRps = rps - baselineRps;
     const base = baselineTick(
       { rps: baselineRps, workers: ready, cpuCoresPerWorker: policy.baseline.cpuCoresPerWorker, memoryMbPerWorker: policy.baseline.memoryMbPerWorker, backlog, dtS, maxQueueWaitMs: policy.burst.maxQueueWaitMs },
