@@ -48,6 +48,21 @@ export class LocalBurstTier implements BurstTier {
     return { ...handle, instanceId: worker.id };
   }
 
+  /** True when a started worker has room; otherwise starts one (if allowed) in the background. */
+  ready(): boolean {
+    if (this.closed) return false;
+    for (const w of this.workers) if (w.usable && w.inFlight < this.policy.maxInFlightPerWorker) return true;
+    if (!this.startingWorker && this.workers.length < this.policy.maxWorkers) {
+      this.acquire().catch((err) => this.onError(err, 'warming a burst worker failed'));
+    }
+    return false;
+  }
+
+  /** The start of a worker in progress, if any (settles when it serves or failed). */
+  get warming(): Promise<unknown> | null {
+    return this.startingWorker;
+  }
+
   /** The burst worker processes alive now. */
   get processWorkers(): readonly ProcessExecutor[] {
     return this.workers;

@@ -63,8 +63,10 @@ export class Router {
   async dispatch(target: InvocationTarget, payload: HttpRequestPayload, limits: InvocationLimits, pin?: TierName): Promise<Routed> {
     if (pin === 'burst') return this.toBurst(target, payload, limits, false);
     if (pin === 'baseline') return this.toBaseline(target, payload, limits);
-    const burst = this.o.burst !== null && this.burstAllowed();
-    if (burst && this.takeBurstTurn()) return this.toBurst(target, payload, limits, true);
+    // Spilled calls go only to burst capacity that is up: one that would wait for a worker's cold
+    // start stays on the baseline (which queues it) while the burst tier warms up.
+    const burst = this.o.burst !== null && this.burstAllowed() && (this.o.burst.ready?.() ?? true);
+    if (this.takeBurstTurn() && burst) return this.toBurst(target, payload, limits, true);
     // With a burst tier to spill to, a saturated baseline worker has no room; without one, it queues the call.
     const executor = this.o.baseline.pick(burst);
     if (executor) return this.run(executor, target, payload, limits);
@@ -77,6 +79,7 @@ export class Router {
 
   /** Smooth weighting: each call earns `burst` credit; at 100 the call goes to the burst tier. */
   private takeBurstTurn(): boolean {
+    if (!this.o.burst) return false;
     const w = this.o.weights().burst;
     if (w <= 0) return false;
     this.credit += w;

@@ -41,6 +41,12 @@ export interface Executor {
 export interface BurstTier {
   readonly kind: 'local' | 'lambda';
   invoke(target: InvocationTarget, mode: 'http', payload: HttpRequestPayload, limits: InvocationLimits): Promise<InvocationHandle & { instanceId: string }>;
+  /**
+   * Whether the tier can take a call now without making it wait for a cold start of the tier's
+   * own capacity (a worker process). When it cannot, it starts warming up, and the router keeps
+   * spilled calls on the baseline meanwhile. Absent: always ready (Lambda starts its own).
+   */
+  ready?(): boolean;
   /** Forget a function's deployed code (after an update or delete). */
   evictFunction(functionId: string): void;
   stats(): BurstTierStats;

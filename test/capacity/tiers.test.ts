@@ -91,6 +91,8 @@ describe('capacity tiers', () => {
       assert.equal(t.platform.capacity.baseline.size, 2, 'scale_up started a real worker process');
       assert.deepEqual(t.platform.capacity.snapshot().weights, { baseline: 70, burst: 30 });
 
+      // Spilled calls only go to burst capacity that is up (no one waits on a worker's cold start): start it first.
+      assert.equal((await call(t, '/burst/fn/slow/')).instance, 'burst-1');
       const tiers: string[] = [];
       for (let i = 0; i < 20; i++) {
         const c = await call(t, '/fn/slow/');
@@ -233,6 +235,30 @@ describe('capacity tiers', () => {
       process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
       if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
       if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+
+  it('a spilled call never waits for a burst worker\'s cold start: it stays on the baseline while the burst tier warms up', async () => {
+    const clock = new ManualClock();
+    let sample: UtilisationSample = { cpuPct: 10, memoryPct: 10 };
+    const t = await startPlatform({ SPILLWAY_BURST_TIER: 'local' }, { clock, utilisation: async () => sample, policy: { ...NO_TIMER, baseline: { minWorkers: 1, maxWorkers: 1 } } });
+    try {
+      await deploy(t.base, 'slow', SLOW);
+      sample = { cpuPct: 95, memoryPct: 10 };
+      assert.deepEqual((await t.platform.capacity.tick()).map((c) => c.action), ['spillover_on']);
+      const burst = t.platform.capacity.burst as LocalBurstTier;
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push((await call(t, '/fn/slow/')).tier);
+      // The 4th call's turn found no burst worker up: it ran on the baseline, and one started warming.
+      assert.deepEqual(first, ['baseline', 'baseline', 'baseline', 'baseline']);
+      assert.ok(burst.warming, 'a burst worker is starting');
+      await burst.warming;
+      assert.equal(burst.processWorkers.length, 1);
+      const next = [];
+      for (let i = 0; i < 10; i++) next.push((await call(t, '/fn/slow/')).tier);
+      assert.equal(next.filter((x) => x === 'burst').length, 3);
+    } finally {
+      await t.close();
     }
   });
 });
