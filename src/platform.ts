@@ -12,6 +12,7 @@ import type { BlobStore } from './blobs/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
 import type { Config } from './config/config.js';
+import { Backpressure } from './capacity/backpressure/backpressure.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
@@ -36,6 +37,8 @@ export interface Platform {
   /** The capacity policy (seeds' defaults merged with SPILLWAY_CAPACITY_POLICY). */
   policy: CapacityPolicy;
   clock: Clock;
+  /** Token buckets, circuit breakers, load shedding, queue-read pacing (docs/backpressure.md). */
+  backpressure: Backpressure;
   store: MetadataStore;
   queue: JobQueue;
   blobs: BlobStore;
@@ -78,6 +81,16 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config.SPILLWAY_QUEUE === 'redis'
       ? new RedisStreamsJobQueue({ url: config.SPILLWAY_REDIS_URL, prefix: config.SPILLWAY_REDIS_PREFIX, consumer: instanceId, clock })
       : new SqliteJobQueue({ path: join(config.SPILLWAY_DATA_DIR, 'queue.db'), clock });
+  const backpressure = new Backpressure({
+    policy: policy.backpressure,
+    clock,
+    // Executions waiting to run: ready or delayed (retries, postponed by an open circuit), not in flight.
+    queueDepth: async () => {
+      const depth = await queue.depth();
+      return depth.ready + depth.delayed;
+    },
+    onError,
+  });
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
   const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
@@ -85,6 +98,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     allowHosts: parseAllowHosts(config.SPILLWAY_FETCH_ALLOW_HOSTS),
     timeoutMs: config.SPILLWAY_FETCH_TIMEOUT_MS,
     maxConcurrent: config.SPILLWAY_FETCH_MAX_CONCURRENT,
+    downstreamBreaker: (origin) => backpressure.downstream(origin),
   });
   const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics), outboundFetch);
   // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").
@@ -120,6 +134,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     concurrency: config.SPILLWAY_EXECUTION_CONCURRENCY,
     leaseMs: config.SPILLWAY_QUEUE_LEASE_MS,
     retryBaseDelayMs: config.SPILLWAY_RETRY_BASE_DELAY_MS,
+    breakerFor: (functionId) => backpressure.functionBreaker(functionId),
+    queueReads: policy.backpressure.queueReads,
     instanceId,
     onError,
   });
@@ -130,6 +146,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config,
     policy,
     clock,
+    backpressure,
     store,
     queue,
     blobs,

@@ -32,17 +32,26 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     for (let i = 0; i < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
     const body = request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new Uint8Array(request.body) : null;
 
+    // Backpressure (docs/backpressure.md): 429 / 503 before anything runs; the outcome is reported below.
+    const permit = platform.backpressure.admitInvocation(fn, request);
     const recordId = newId('ex');
-    const handle = await platform.runtime.invoke(
-      { functionId: fn.id, versionId: version.id, memoryLimitMb: fn.config.memoryLimitMb, plainParams: version.plainParams },
-      'http',
-      { method: request.method, url, headers, body },
-      { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs },
-    );
+    const handle = await platform.runtime
+      .invoke(
+        { functionId: fn.id, versionId: version.id, memoryLimitMb: fn.config.memoryLimitMb, plainParams: version.plainParams },
+        'http',
+        { method: request.method, url, headers, body },
+        { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs },
+      )
+      .catch((err: unknown) => {
+        permit.release();
+        throw err;
+      });
     let responseBytes = 0;
     void handle.metering.then((metering) => platform.recorder.record(httpRecord(recordId, fn, version, request, metering, body?.byteLength ?? 0, responseBytes)));
 
     const outcome = await handle.outcome;
+    // A Response of any status is a success for the breaker; only function faults count against it.
+    permit.report(outcome.type === 'error' ? outcome.error.code : outcome.type === 'response' ? null : 'BAD_RESPONSE');
     reply.header('x-spillway-execution-id', recordId);
     if (outcome.type === 'error') return sendError(reply, outcome.error);
     if (outcome.type !== 'response') return sendError(reply, new SpillwayError('BAD_RESPONSE', 'The handler did not return a Response.'));
