@@ -2,11 +2,13 @@
  * Starts a real Spillway (real HTTP server, real SQLite or PostgreSQL, real queue, real isolates)
  * on a free port with its own data folder, for end-to-end tests.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer } from '../../src/api/server.js';
+import type { CapacityPolicyOverrides } from '../../src/capacity/policy.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import type { Clock } from '../../src/core/clock.js';
 import { createPlatform, type Platform } from '../../src/platform.js';
 
 export interface TestPlatform {
@@ -16,11 +18,20 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startPlatform(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
+export interface StartOptions {
+  /** The platform's Clock (a ManualClock moves backpressure windows, queue delays and leases). */
+  clock?: Clock;
+  /** Capacity policy overrides, written to a file named by SPILLWAY_CAPACITY_POLICY. */
+  policy?: CapacityPolicyOverrides;
+}
+
+export async function startPlatform(overrides: Partial<Record<keyof Config, unknown>> = {}, options: StartOptions = {}): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'spillway-test-'));
-  const config = loadConfig({}, { PORT: 0, SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'silent', SPILLWAY_RETRY_BASE_DELAY_MS: 20, ...overrides });
+  const policyFile = options.policy ? join(dataDir, 'capacity-policy.json') : undefined;
+  if (policyFile) await writeFile(policyFile, JSON.stringify(options.policy));
+  const config = loadConfig({}, { PORT: 0, SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'silent', SPILLWAY_RETRY_BASE_DELAY_MS: 20, ...(policyFile ? { SPILLWAY_CAPACITY_POLICY: policyFile } : {}), ...overrides });
   const errors: unknown[] = [];
-  const platform = await createPlatform(config, { onError: (err) => errors.push(err) });
+  const platform = await createPlatform(config, { clock: options.clock, onError: (err) => errors.push(err) });
   const app = await buildServer(platform, { logger: false });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
@@ -42,10 +53,10 @@ export interface ApiResponse<T = any> {
 }
 
 /** Calls the JSON API. */
-export async function api<T = any>(base: string, method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+export async function api<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
