@@ -240,6 +240,7 @@ export class ExecutionWorker {
     execution.nextAttemptAt = new Date(this.o.clock.now() + wait).toISOString();
     await this.o.store.updateExecution(execution);
     await this.o.queue.ack(delivery);
+    this.o.events.emit('execution_postponed', { executionId: execution.id, functionId: execution.functionId, attempt: delivery.message.attempt, reason: 'circuit_open', until: execution.nextAttemptAt });
   }
 
   private async finishFailed(delivery: Delivery, execution: ExecutionRecord, error: ExecutionError, logs: ExecutionRecord['logs']): Promise<void> {
