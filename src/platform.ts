@@ -85,10 +85,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     policy: policy.backpressure,
     clock,
     // Executions waiting to run: ready or delayed (retries, postponed by an open circuit), not in flight.
-    queueDepth: async () => {
-      const depth = await queue.depth();
-      return depth.ready + depth.delayed;
-    },
+    queueDepth: () => queue.pending(),
     onError,
   });
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));

@@ -63,6 +63,9 @@ class RecordingQueue implements JobQueue {
   depth(): Promise<QueueDepth> {
     return this.inner.depth();
   }
+  pending(): Promise<number> {
+    return this.inner.pending();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }
