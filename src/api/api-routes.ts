@@ -14,7 +14,7 @@ export async function apiRoutes(app: FastifyInstance, platform: Platform): Promi
 
   app.get('/api/health', async () => ({
     success: true,
-    data: { status: 'ok', node: process.versions.node, store: platform.config.SPILLWAY_STORE, queue: platform.config.SPILLWAY_QUEUE, runtime: platform.runtime.stats(), activeExecutions: platform.worker.activeCount },
+    data: { status: 'ok', node: process.versions.node, store: platform.config.SPILLWAY_STORE, queue: platform.config.SPILLWAY_QUEUE, runtime: platform.runtime.stats(), activeExecutions: platform.worker.activeCount, backpressure: { circuits: platform.backpressure.breakers.notClosed(), shedding: platform.backpressure.shedder.sheddingLevel } },
   }));
 
   app.get('/api/functions', async () => ({ success: true, data: await functions.list() }));

@@ -214,6 +214,8 @@ describe('circuit breakers', () => {
     assert.equal(other.status, 202);
     assert.equal((await waitForExecution(t, other.body.data.executionId)).status, 'completed');
 
+    const health = await api(t.base, 'GET', '/api/health');
+    assert.deepEqual(health.body.data.backpressure.circuits, [{ key: `fn:${flaky.id}`, state: 'open', retryAfterMs: 30_000 }]);
     clock.advance(12_000);
     assert.equal((await fetch(`${t.base}/fn/flaky`)).headers.get('retry-after'), '18');
   });
