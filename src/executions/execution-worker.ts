@@ -159,7 +159,12 @@ export class ExecutionWorker {
     execution.startTime = new Date(this.o.clock.now()).toISOString();
     execution.instanceId = this.o.instanceId;
     execution.nextAttemptAt = null;
-    await store.updateExecution(execution);
+    try {
+      await store.updateExecution(execution);
+    } catch (err) {
+      breaker?.release(); // a half-open trial slot must not stay taken by a job that never ran
+      throw err;
+    }
     this.o.events.emit('execution_started', { executionId, functionId: fn.id, status: 'running', attempt });
 
     const heartbeat = setInterval(() => void queue.extend(delivery, this.o.leaseMs).catch((err) => this.o.onError(err, 'lease extend failed')), Math.max(50, this.o.leaseMs / 3));
