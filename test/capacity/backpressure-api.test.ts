@@ -159,10 +159,15 @@ describe('circuit breakers', () => {
   let clock: ManualClock;
   let holdUp: Awaited<ReturnType<typeof upstream>>;
   let downUp: Awaited<ReturnType<typeof upstream>>;
+  /** A port nothing listens on (a server was there and closed): connections are refused. */
+  let closedPort: number;
   before(async () => {
     clock = new ManualClock();
     [holdUp, downUp] = await Promise.all([upstream(), upstream()]);
-    t = await startPlatform({ SPILLWAY_FETCH_ALLOW_HOSTS: `127.0.0.1:${holdUp.port},127.0.0.1:${downUp.port}` }, { clock });
+    const gone = await upstream();
+    closedPort = gone.port;
+    await new Promise((resolve) => gone.server.close(resolve));
+    t = await startPlatform({ SPILLWAY_FETCH_ALLOW_HOSTS: `127.0.0.1:${holdUp.port},127.0.0.1:${downUp.port},127.0.0.1:${closedPort}` }, { clock });
   });
   after(async () => {
     await t.close();
@@ -318,5 +323,20 @@ describe('circuit breakers', () => {
     clock.advance(30_000);
     assert.equal(await (await fetch(`${t.base}/fn/caller?path=/ok`)).text(), 'status 200', 'half-open: the trial went out and closed it');
     assert.equal(downUp.hits.get('/ok'), 1);
+  });
+
+  it('counts refused connections against the origin too', async () => {
+    await deploy(
+      t.base,
+      'unreachable',
+      `export default {
+        async fetch() {
+          try { await fetch('http://127.0.0.1:${closedPort}/'); return new Response('sent'); }
+          catch (e) { return new Response(e.message, { status: 502 }); }
+        },
+      };`,
+    );
+    for (let i = 0; i < 5; i++) assert.match(await (await fetch(`${t.base}/fn/unreachable`)).text(), /ECONNREFUSED/);
+    assert.match(await (await fetch(`${t.base}/fn/unreachable`)).text(), new RegExp(`^fetch: not sending to http://127\\.0\\.0\\.1:${closedPort}: its circuit breaker is open`));
   });
 });
