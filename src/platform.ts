@@ -13,6 +13,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
 import { createRuntimeStack, openStore } from './runtime-stack.js';
 import type { Config } from './config/config.js';
+import { Backpressure } from './capacity/backpressure/backpressure.js';
 import { CapacityService } from './capacity/capacity-service.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import type { UtilisationSample } from './capacity/spillover-controller.js';
@@ -33,6 +34,8 @@ export interface Platform {
   /** The capacity policy (seeds' defaults merged with SPILLWAY_CAPACITY_POLICY). */
   policy: CapacityPolicy;
   clock: Clock;
+  /** Token buckets, circuit breakers, load shedding, queue-read pacing (docs/backpressure.md). */
+  backpressure: Backpressure;
   store: MetadataStore;
   queue: JobQueue;
   blobs: BlobStore;
@@ -76,8 +79,15 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config.SPILLWAY_QUEUE === 'redis'
       ? new RedisStreamsJobQueue({ url: config.SPILLWAY_REDIS_URL, prefix: config.SPILLWAY_REDIS_PREFIX, consumer: instanceId, clock })
       : new SqliteJobQueue({ path: join(config.SPILLWAY_DATA_DIR, 'queue.db'), clock });
+  const backpressure = new Backpressure({
+    policy: policy.backpressure,
+    clock,
+    // Executions waiting to run: ready or delayed (retries, postponed by an open circuit), not in flight.
+    queueDepth: () => queue.pending(),
+    onError,
+  });
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
-  const { runtime, kv, analytics, close: closeRuntime } = createRuntimeStack({ config, store, blobs, clock, onError });
+  const { runtime, kv, analytics, close: closeRuntime } = createRuntimeStack({ config, store, blobs, clock, onError, downstreamBreaker: (origin) => backpressure.downstream(origin) });
   const events = new PlatformEvents();
   const npm = new NpmInstaller({
     dir: join(config.SPILLWAY_DATA_DIR, 'npm'),
@@ -85,7 +95,21 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     maxBytes: config.SPILLWAY_NPM_MAX_INSTALL_BYTES,
     registry: config.SPILLWAY_NPM_REGISTRY,
   });
-  const capacity = new CapacityService({ config, policy, runtime, store, events, clock, onError, sampleSource: options.utilisation });
+  // Seed 001: executions scale on queue depth; each replica runs SPILLWAY_EXECUTION_CONCURRENCY at once.
+  const slotsPerReplica = config.SPILLWAY_EXECUTION_CONCURRENCY;
+  const capacity = new CapacityService({
+    config,
+    policy,
+    runtime,
+    store,
+    events,
+    clock,
+    onError,
+    sampleSource: options.utilisation,
+    queueDepth: () => queue.pending(),
+    onExecutionReplicas: (replicas) => worker.setConcurrency(replicas * slotsPerReplica),
+    burstBreaker: (kind) => backpressure.breakers.get(`burst:${kind}`),
+  });
   // Validation runs in this process; eviction reaches every worker of both tiers.
   const functions = new FunctionService(store, blobs, { validate: (...args) => runtime.validate(...args), evictFunction: (id) => capacity.evictFunction(id) }, npm);
   const executions = new ExecutionService(store, queue, clock);
@@ -100,6 +124,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     concurrency: config.SPILLWAY_EXECUTION_CONCURRENCY,
     leaseMs: config.SPILLWAY_QUEUE_LEASE_MS,
     retryBaseDelayMs: config.SPILLWAY_RETRY_BASE_DELAY_MS,
+    breakerFor: (functionId) => backpressure.functionBreaker(functionId),
+    queueReads: policy.backpressure.queueReads,
     instanceId,
     onError,
   });
@@ -115,6 +141,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config,
     policy,
     clock,
+    backpressure,
     store,
     queue,
     blobs,

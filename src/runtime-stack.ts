@@ -11,7 +11,7 @@ import type { Config } from './config/config.js';
 import { LIMITS } from './protocol/schemas.js';
 import { ANALYTICS_BINDING, AnalyticsSink, analyticsHostApi } from './runtime/capabilities/analytics.js';
 import { cryptoHostApi } from './runtime/capabilities/crypto.js';
-import { createFetchCapability, parseAllowHosts } from './runtime/capabilities/fetch.js';
+import { createFetchCapability, parseAllowHosts, type DownstreamBreaker } from './runtime/capabilities/fetch.js';
 import { KV_BINDING, KvService, kvHostApi } from './runtime/capabilities/kv.js';
 import { FunctionRuntime } from './runtime/function-runtime.js';
 import { composeHostApi } from './runtime/host-api.js';
@@ -34,7 +34,17 @@ export interface RuntimeStack {
   close(): Promise<void>;
 }
 
-export function createRuntimeStack(o: { config: Config; store: MetadataStore; blobs: BlobStore; clock: Clock; onError: (err: unknown, context: string) => void }): RuntimeStack {
+export interface RuntimeStackOptions {
+  config: Config;
+  store: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+  onError: (err: unknown, context: string) => void;
+  /** The circuit breaker of an outbound origin (docs/backpressure.md); none: fetch is never short-circuited. */
+  downstreamBreaker?: (origin: string) => DownstreamBreaker;
+}
+
+export function createRuntimeStack(o: RuntimeStackOptions): RuntimeStack {
   const { config, store, blobs, clock, onError } = o;
   const kv = new KvService({ store, clock, onError: (err) => onError(err, 'purging expired key-value entries failed') });
   const analytics = new AnalyticsSink({ store, clock, onError: (err) => onError(err, 'storing analytics events failed') });
@@ -42,6 +52,7 @@ export function createRuntimeStack(o: { config: Config; store: MetadataStore; bl
     allowHosts: parseAllowHosts(config.SPILLWAY_FETCH_ALLOW_HOSTS),
     timeoutMs: config.SPILLWAY_FETCH_TIMEOUT_MS,
     maxConcurrent: config.SPILLWAY_FETCH_MAX_CONCURRENT,
+    downstreamBreaker: o.downstreamBreaker,
   });
   const hostApi = composeHostApi(cryptoHostApi, kvHostApi(kv), analyticsHostApi(analytics), outboundFetch);
   // Every function gets both bindings, under fixed names (docs/handler-contract.md, "Platform bindings").

@@ -14,7 +14,7 @@ export async function apiRoutes(app: FastifyInstance, platform: Platform): Promi
 
   app.get('/api/health', async () => ({
     success: true,
-    data: { status: 'ok', node: process.versions.node, store: platform.config.SPILLWAY_STORE, queue: platform.config.SPILLWAY_QUEUE, runtime: platform.runtime.stats(), activeExecutions: platform.worker.activeCount },
+    data: { status: 'ok', node: process.versions.node, store: platform.config.SPILLWAY_STORE, queue: platform.config.SPILLWAY_QUEUE, runtime: platform.runtime.stats(), activeExecutions: platform.worker.activeCount, backpressure: { circuits: platform.backpressure.breakers.notClosed(), shedding: platform.backpressure.shedder.sheddingLevel } },
   }));
 
   app.get('/api/functions', async () => ({ success: true, data: await functions.list() }));
@@ -28,21 +28,28 @@ export async function apiRoutes(app: FastifyInstance, platform: Platform): Promi
 
   app.put<{ Params: { id: string } }>('/api/functions/:id', { bodyLimit: CODE_BODY_LIMIT }, async (request) => {
     const body = parseOrThrow(updateFunctionSchema, request.body ?? {}, 'body');
-    return { success: true, data: await functions.update(request.params.id, body) };
+    const updated = await functions.update(request.params.id, body);
+    // New code closes the function's circuit breaker: the failures were probably the old code's.
+    if (body.code !== undefined || body.files !== undefined) platform.backpressure.functionDeployed(updated.id);
+    return { success: true, data: updated };
   });
 
   app.delete<{ Params: { id: string } }>('/api/functions/:id', async (request) => {
     const fn = await functions.remove(request.params.id);
+    platform.backpressure.functionDeleted(fn.id);
     return { success: true, data: { id: fn.id, name: fn.name, deleted: true } };
   });
 
   app.get<{ Params: { id: string } }>('/api/functions/:id/versions', async (request) => ({ success: true, data: await functions.versions(request.params.id) }));
 
   app.post<{ Params: { id: string } }>('/api/functions/:id/execute', async (request, reply) => {
+    // Backpressure first (docs/backpressure.md): a refused submission reads and writes nothing.
+    platform.backpressure.rateLimit(request);
     const fn = await functions.resolve(request.params.id);
     const body = parseOrThrow(executeSchema, request.body ?? {}, 'body');
+    await platform.backpressure.admitSubmission(fn, body.priority);
     const execution = await executions.submit(fn, body.input);
-    return reply.code(202).send({ success: true, data: { executionId: execution.id, status: execution.status, message: 'Function execution started' } });
+    return reply.code(202).send({ success: true, data: { executionId: execution.id, status: execution.status, priority: body.priority, message: 'Function execution started' } });
   });
 
   app.get<{ Querystring: Record<string, string> }>('/api/executions', async (request) => {

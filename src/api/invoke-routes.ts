@@ -36,6 +36,8 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     for (let i = 0; i < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
     const body = request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new Uint8Array(request.body) : null;
 
+    // Backpressure (docs/backpressure.md): 429 / 503 before anything runs; the outcome is reported below.
+    const permit = platform.backpressure.admitInvocation(fn, request);
     const recordId = newId('ex');
     const target = {
       functionId: fn.id,
@@ -45,7 +47,12 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
       plainParams: version.plainParams,
       bundle: async () => (await platform.blobs.get(version.id))?.toString('utf8') ?? '',
     };
-    const routed = await platform.capacity.dispatch(target, { method: request.method, url, headers, body }, { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs }, pin);
+    const routed = await platform.capacity
+      .dispatch(target, { method: request.method, url, headers, body }, { timeoutMs: fn.config.timeout, cpuLimitMs: fn.config.cpuLimitMs }, pin)
+      .catch((err: unknown) => {
+        permit.release();
+        throw err;
+      });
     const { handle, tier, instanceId } = routed;
     let responseBytes = 0;
     void handle.metering.then((metering) => {
@@ -54,6 +61,10 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     });
 
     const outcome = await handle.outcome;
+    // A Response of any status is a success for the breaker; only function faults count against it.
+    // A call no worker took (NO_CAPACITY, BURST_UNAVAILABLE) says nothing about the function.
+    if (instanceId === 'none') permit.release();
+    else permit.report(outcome.type === 'error' ? outcome.error.code : outcome.type === 'response' ? null : 'BAD_RESPONSE');
     reply.header('x-spillway-tier', tier);
     if (instanceId !== 'none') reply.header('x-spillway-instance', instanceId).header('x-spillway-execution-id', recordId);
     if (outcome.type === 'error') return sendError(reply, outcome.error);

@@ -11,6 +11,7 @@ import { newId } from '../core/ids.js';
 import type { FunctionRuntime } from '../runtime/function-runtime.js';
 import type { HttpRequestPayload, InvocationLimits } from '../runtime/types.js';
 import type { MetadataStore } from '../storage/types.js';
+import type { CircuitBreaker } from './backpressure/circuit-breaker.js';
 import { BaselineTier, type WorkerUtilisation } from './baseline-tier.js';
 import { LocalBurstTier } from './local-burst-tier.js';
 import { createLambdaTier } from './tiers/lambda-tier.js';
@@ -36,6 +37,8 @@ export interface CapacityServiceOptions {
   queueDepth?: () => Promise<number>;
   /** Applies the executions scaler's replica count (the execution worker's concurrency). */
   onExecutionReplicas?: (replicas: number) => void;
+  /** The burst tier's circuit breaker (docs/backpressure.md): spills skip an open one, and each burst call is reported to it. */
+  burstBreaker?: (kind: string) => CircuitBreaker;
 }
 
 export interface CapacitySnapshot {
@@ -74,7 +77,17 @@ export class CapacityService {
       onEvent: (e) => this.record(e),
     });
     this.executionScaler = new RuleScaler({ name: 'executions', policy: policy.executions, clock, onEvent: (e) => this.record(e) });
-    this.router = new Router({ baseline: this.baseline, burst: this.burst, weights: () => this.controller.state.weights, policy: policy.burst, clock });
+    const breaker = this.burst && o.burstBreaker ? o.burstBreaker(this.burst.kind) : null;
+    this.router = new Router({
+      baseline: this.baseline,
+      burst: this.burst,
+      weights: () => this.controller.state.weights,
+      policy: policy.burst,
+      clock,
+      // While the burst tier's breaker is open, spilled calls stay on the baseline; pinned calls are still tried.
+      burstAllowed: breaker ? () => breaker.state !== 'open' : undefined,
+      burstResult: breaker ? (ok) => (ok ? breaker.success() : breaker.failure()) : undefined,
+    });
   }
 
   /** Starts the always-on baseline workers and the periodic controllers. */

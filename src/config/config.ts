@@ -24,7 +24,7 @@ export const CONFIG_SCHEMA = {
   SPILLWAY_REDIS_PREFIX: { schema: z.string().min(1).default('spillway'), description: 'Key prefix for the Redis Streams queue.' },
   SPILLWAY_INSTANCE_ID: { schema: z.string().min(1).optional(), description: 'Name of this node (queue consumer name, execution instanceId); default host-port.' },
   SPILLWAY_MAX_BODY_BYTES: { schema: int(1024, 100 * 1024 * 1024).default(1024 * 1024), description: 'Largest request body accepted by the API and by /fn routes, bytes.' },
-  SPILLWAY_EXECUTION_CONCURRENCY: { schema: int(1, 10000).default(256), description: 'Executions one node runs at once.' },
+  SPILLWAY_EXECUTION_CONCURRENCY: { schema: int(1, 10000).default(256), description: 'Executions one execution replica runs at once; the executions scaler (capacity policy `executions`, seed 001) runs 1 to 10 replicas on queue depth.' },
   SPILLWAY_QUEUE_LEASE_MS: { schema: int(100, 3_600_000).default(15_000), description: 'How long a received execution job stays invisible before another worker may take it; renewed while it runs.' },
   SPILLWAY_RETRY_BASE_DELAY_MS: { schema: int(1, 3_600_000).default(2000), description: 'First retry delay; attempt n waits base × 2^(n-1) (seed 001: 2 s, 4 s, 8 s).' },
   SPILLWAY_MAX_WARM_ISOLATES: { schema: int(1, 100_000).default(5000), description: 'Warm isolates kept; the least recently used idle one is disposed past this.' },

@@ -18,6 +18,8 @@ export interface PlatformEventMap {
     error?: { code: string; message: string } | null;
     cost: { totalCost: number; tier: string } | null;
   };
+  /** A queued execution was not run now but re-queued for `until` (its function's circuit breaker is open). */
+  execution_postponed: { executionId: string; functionId: string; attempt: number; reason: 'circuit_open'; until: string };
 }
 
 export class PlatformEvents {

@@ -8,6 +8,12 @@
  * attempt number, so a job delivered again after a crash (its lease lapsed) either resumes an
  * interrupted attempt or is recognised as stale and dropped. Nothing is lost; an attempt cut
  * short by a platform crash does not count against the function's retries.
+ *
+ * Backpressure (docs/backpressure.md): the queue is read in batches of at most
+ * `queueReads.batchSize`, with a `busyIntervalMs` pause between reads that come back full and an
+ * exponential backoff on queue errors, all on the Clock. A job whose function's circuit breaker is
+ * open is postponed to when the circuit half-opens: re-enqueued with that delay, neither failed
+ * nor counted as a retry.
  */
 import { FUNCTION_FAULT_CODES, SpillwayError, type ErrorCode } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
@@ -15,6 +21,9 @@ import type { PlatformEvents } from '../core/events.js';
 import type { FunctionService } from '../functions/function-service.js';
 import type { JobQueue, Delivery } from '../queue/types.js';
 import type { FunctionRuntime } from '../runtime/function-runtime.js';
+import type { CircuitBreaker } from '../capacity/backpressure/circuit-breaker.js';
+import { QueueReadPacer, type QueueReadsPolicy } from '../capacity/backpressure/read-pacer.js';
+import { DEFAULT_CAPACITY_POLICY } from '../capacity/policy.js';
 import type { ExecutionError, ExecutionRecord, MetadataStore } from '../storage/types.js';
 import { computeCost, retryDelayMs, type Tier } from './cost.js';
 
@@ -28,6 +37,10 @@ export interface ExecutionWorkerOptions {
   concurrency: number;
   leaseMs: number;
   retryBaseDelayMs: number;
+  /** The function's circuit breaker; without it, jobs always run. */
+  breakerFor?: (functionId: string) => CircuitBreaker;
+  /** Batch size, busy pause and error backoff of queue reads (default: the capacity policy's). */
+  queueReads?: QueueReadsPolicy;
   instanceId: string;
   onError: (err: unknown, context: string) => void;
 }
@@ -40,8 +53,14 @@ export class ExecutionWorker {
   private loop: Promise<void> | null = null;
   private readonly active = new Set<Promise<void>>();
   private slotFreed: (() => void) | null = null;
+  /** Ends the current pause between reads early (on stop). */
+  private wakePause: (() => void) | null = null;
 
-  constructor(private readonly o: ExecutionWorkerOptions) {}
+  private concurrency: number;
+
+  constructor(private readonly o: ExecutionWorkerOptions) {
+    this.concurrency = o.concurrency;
+  }
 
   start(): void {
     if (this.running) return;
@@ -53,8 +72,19 @@ export class ExecutionWorker {
   async stop(): Promise<void> {
     this.running = false;
     this.slotFreed?.();
+    this.wakePause?.();
     await this.loop;
     await Promise.allSettled([...this.active]);
+  }
+
+  /** Executions run at once from now on (the executions scaler sets it; docs/capacity.md). */
+  setConcurrency(n: number): void {
+    this.concurrency = Math.max(1, Math.floor(n));
+    this.slotFreed?.();
+  }
+
+  get concurrencyLimit(): number {
+    return this.concurrency;
   }
 
   get activeCount(): number {
@@ -62,22 +92,21 @@ export class ExecutionWorker {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 100;
+    const pacer = new QueueReadPacer(this.o.queueReads ?? DEFAULT_CAPACITY_POLICY.backpressure.queueReads);
     while (this.running) {
-      const free = this.o.concurrency - this.active.size;
+      const free = this.concurrency - this.active.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
+      const max = pacer.batch(free);
       let deliveries: Delivery[];
       try {
-        deliveries = await this.o.queue.receive({ max: Math.min(free, 64), leaseMs: this.o.leaseMs, waitMs: 1000 });
-        backoffMs = 100;
+        deliveries = await this.o.queue.receive({ max, leaseMs: this.o.leaseMs, waitMs: 1000 });
       } catch (err) {
         if (!this.running) break;
         this.o.onError(err, 'queue receive failed');
-        await new Promise((r) => setTimeout(r, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        await this.pause(pacer.afterError());
         continue;
       }
       for (const delivery of deliveries) {
@@ -90,7 +119,22 @@ export class ExecutionWorker {
           wake?.();
         });
       }
+      const pauseMs = pacer.afterRead(deliveries.length, max);
+      if (pauseMs > 0 && this.running) await this.pause(pauseMs);
     }
+  }
+
+  /** Waits `ms` on the Clock, or until stop(). */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.o.clock.setTimer(() => done(), ms);
+      const done = () => {
+        cancel();
+        this.wakePause = null;
+        resolve();
+      };
+      this.wakePause = done;
+    });
   }
 
   private async process(delivery: Delivery): Promise<void> {
@@ -118,11 +162,23 @@ export class ExecutionWorker {
     }
     const version = await store.getVersion(fn.id, execution.versionId).then((v) => v ?? this.o.functions.currentVersion(fn));
 
+    // The function's circuit is open: run it when it half-opens instead (half-open, this job may be the trial).
+    const breaker = this.o.breakerFor?.(fn.id);
+    if (breaker && !breaker.allow()) {
+      await this.postpone(delivery, execution, breaker.retryAfterMs);
+      return;
+    }
+
     execution.status = 'running';
     execution.startTime = new Date(this.o.clock.now()).toISOString();
     execution.instanceId = this.o.instanceId;
     execution.nextAttemptAt = null;
-    await store.updateExecution(execution);
+    try {
+      await store.updateExecution(execution);
+    } catch (err) {
+      breaker?.release(); // a half-open trial slot must not stay taken by a job that never ran
+      throw err;
+    }
     this.o.events.emit('execution_started', { executionId, functionId: fn.id, status: 'running', attempt });
 
     const heartbeat = setInterval(() => void queue.extend(delivery, this.o.leaseMs).catch((err) => this.o.onError(err, 'lease extend failed')), Math.max(50, this.o.leaseMs / 3));
@@ -138,6 +194,7 @@ export class ExecutionWorker {
       [outcome, metering] = await Promise.all([handle.outcome, handle.metering]);
     } finally {
       clearInterval(heartbeat);
+      if (!outcome) breaker?.release();
     }
 
     execution.endTime = new Date(this.o.clock.now()).toISOString();
@@ -147,6 +204,12 @@ export class ExecutionWorker {
     execution.coldStart = metering.coldStart;
     execution.logs = logs.concat(metering.logs);
     const error = outcome.type === 'error' ? outcome.error : metering.error;
+    // Only the function's own faults count against its breaker; a platform fault is neither outcome.
+    if (breaker) {
+      if (!error) breaker.success();
+      else if (FUNCTION_FAULT_CODES.has(error.code)) breaker.failure();
+      else breaker.release();
+    }
     if (outcome.type === 'result' && !error) {
       execution.output = outcome.json === undefined ? null : JSON.parse(outcome.json);
       execution.outputBytes = outcome.json === undefined ? 0 : Buffer.byteLength(outcome.json);
@@ -185,6 +248,18 @@ export class ExecutionWorker {
       return;
     }
     await this.finishFailed(delivery, execution, failure, execution.logs);
+  }
+
+  /** Re-enqueues the same attempt `delayMs` later; the execution stays pending and keeps its retries. */
+  private async postpone(delivery: Delivery, execution: ExecutionRecord, delayMs: number): Promise<void> {
+    const wait = Math.max(1, delayMs);
+    // Enqueue before acking, so a crash in between leaves an extra job, never a lost one.
+    await this.o.queue.enqueue({ executionId: execution.id, attempt: delivery.message.attempt }, { delayMs: wait });
+    execution.status = 'pending';
+    execution.nextAttemptAt = new Date(this.o.clock.now() + wait).toISOString();
+    await this.o.store.updateExecution(execution);
+    await this.o.queue.ack(delivery);
+    this.o.events.emit('execution_postponed', { executionId: execution.id, functionId: execution.functionId, attempt: delivery.message.attempt, reason: 'circuit_open', until: execution.nextAttemptAt });
   }
 
   private async finishFailed(delivery: Delivery, execution: ExecutionRecord, error: ExecutionError, logs: ExecutionRecord['logs']): Promise<void> {

@@ -58,7 +58,13 @@ export const updateFunctionSchema = z
   .strict()
   .refine((b) => !(b.code !== undefined && b.files !== undefined), { message: 'send at most one of `code` or `files`', path: ['code'] });
 
-export const executeSchema = z.object({ input: z.unknown().optional() }).strict();
+export const executeSchema = z
+  .object({
+    input: z.unknown().optional(),
+    /** Load shedding (docs/backpressure.md): `low` is shed first, then `normal`; `high` never. */
+    priority: z.enum(['low', 'normal', 'high'], { errorMap: () => ({ message: 'must be "low", "normal" or "high"' }) }).default('normal'),
+  })
+  .strict();
 
 export const executionQuerySchema = z
   .object({

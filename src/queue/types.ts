@@ -49,5 +49,11 @@ export interface JobQueue {
   /** Pushes the lease of a job still being worked on `leaseMs` into the future. */
   extend(delivery: Delivery, leaseMs: number): Promise<void>;
   depth(): Promise<QueueDepth>;
+  /**
+   * Jobs waiting to be delivered: ready or delayed, not held by a receiver (`depth().ready +
+   * depth().delayed`). Cheap on a deep queue (no scan of every job), for load shedding, which asks
+   * about once a second.
+   */
+  pending(): Promise<number>;
   close(): Promise<void>;
 }

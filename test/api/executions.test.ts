@@ -4,7 +4,8 @@ import { api, deploy, startPlatform, waitForExecution, type TestPlatform } from 
 
 describe('asynchronous executions', () => {
   let t: TestPlatform;
-  before(async () => (t = await startPlatform({ SPILLWAY_RETRY_BASE_DELAY_MS: 20 })));
+  // These tests submit faster than the default token bucket (10 at once, 2/s) allows; test/capacity covers the limit.
+  before(async () => (t = await startPlatform({ SPILLWAY_RETRY_BASE_DELAY_MS: 20 }, { policy: { backpressure: { tokenBucket: { burst: 1000 } } } })));
   after(async () => t.close());
 
   it('answers 202 with an executionId and goes pending → running → completed with output, timings and cost', async () => {

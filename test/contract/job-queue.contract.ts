@@ -182,6 +182,32 @@ export function jobQueueContract(name: string, factory: QueueFactory): void {
       });
     });
 
+    test('pending() counts ready and delayed jobs, not received ones, as depth() does, from any instance', async () => {
+      const clock = new ManualClock();
+      await withQueue({ clock }, async ({ queue, reopen }) => {
+        assert.equal(await queue.pending(), 0);
+        await queue.enqueue({ executionId: 'ex_a', attempt: 0 });
+        await queue.enqueue({ executionId: 'ex_b', attempt: 0 });
+        await queue.enqueue({ executionId: 'ex_c', attempt: 0 }, { delayMs: 10_000 });
+        assert.equal(await queue.pending(), 3);
+
+        const [delivery] = await queue.receive({ max: 1, leaseMs: LONG_LEASE_MS, waitMs: 0 });
+        assert.ok(delivery);
+        assert.equal(await queue.pending(), 2, 'a received job is not pending');
+        const depth = await queue.depth();
+        assert.equal(await queue.pending(), depth.ready + depth.delayed);
+        const other = await reopen();
+        assert.equal(await other.pending(), 2, 'another instance counts the same jobs');
+
+        await queue.ack(delivery);
+        clock.advance(10_000);
+        assert.equal(await queue.pending(), 2, 'the delayed job, now due, is still pending');
+        const rest = await queue.receive({ max: 5, leaseMs: LONG_LEASE_MS, waitMs: 0 });
+        assert.equal(rest.length, 2);
+        assert.equal(await queue.pending(), 0);
+      });
+    });
+
     test('enqueued jobs survive: another instance on the same storage delivers them', async () => {
       const clock = new ManualClock();
       await withQueue({ clock }, async ({ queue, reopen }) => {

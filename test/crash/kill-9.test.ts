@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -57,8 +57,11 @@ async function until<T>(fn: () => Promise<T>, done: (v: T) => boolean, timeoutMs
   }
 }
 
-async function crashAndRecover(env: Record<string, string>): Promise<void> {
-  const common = { SPILLWAY_QUEUE_LEASE_MS: '1000', SPILLWAY_EXECUTION_CONCURRENCY: '4', SPILLWAY_INSTANCE_ID: `crash-${randomBytes(3).toString('hex')}`, ...env };
+async function crashAndRecover(env: Record<string, string> & { SPILLWAY_DATA_DIR: string }): Promise<void> {
+  // 20 submissions at once: more than the default token bucket (10) admits; this test is about crashes.
+  const policyFile = join(env.SPILLWAY_DATA_DIR, 'capacity-policy.json');
+  await writeFile(policyFile, JSON.stringify({ backpressure: { tokenBucket: { burst: 100 } } }));
+  const common = { SPILLWAY_CAPACITY_POLICY: policyFile, SPILLWAY_QUEUE_LEASE_MS: '1000', SPILLWAY_EXECUTION_CONCURRENCY: '4', SPILLWAY_INSTANCE_ID: `crash-${randomBytes(3).toString('hex')}`, ...env };
   let server = await startServer(common);
   const created = await json(server.base, 'POST', '/api/functions', {
     name: 'slow-double',

@@ -7,6 +7,8 @@ import { FsBlobStore } from '../../blobs/fs/fs-blob-store.js';
 import { systemClock } from '../../core/clock.js';
 import { SpillwayError } from '../../core/errors.js';
 import { createRuntimeStack, openStore, type RuntimeStack } from '../../runtime-stack.js';
+import { BreakerRegistry } from '../backpressure/circuit-breaker.js';
+import { loadPolicy } from '../policy.js';
 import { PressureGauge } from '../pressure.js';
 import type { InvocationHandle } from '../../runtime/types.js';
 import { join } from 'node:path';
@@ -28,7 +30,9 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   const store = openStore(config);
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const onError = (err: unknown, context: string) => console.error(JSON.stringify({ level: 'error', worker: message.workerId, msg: context, err: String((err as Error)?.stack ?? err) }));
-  stack = createRuntimeStack({ config, store, blobs, clock: systemClock, onError });
+  // Each process keeps its own breakers per outbound origin (docs/backpressure.md).
+  const breakers = new BreakerRegistry(loadPolicy(config.SPILLWAY_CAPACITY_POLICY).backpressure.circuitBreaker, systemClock);
+  stack = createRuntimeStack({ config, store, blobs, clock: systemClock, onError, downstreamBreaker: (origin) => breakers.get(`downstream:${origin}`) });
   closeStores = async () => {
     await store.close();
     await blobs.close();

@@ -15,7 +15,8 @@
  * - `extend` resets the idle time (XCLAIM JUSTID), granting the reclaimers' leaseMs from now
  *   whatever `leaseMs` it is given: Redis clamps a delivery time in the future to now.
  * - `depth().inFlight` includes pending entries whose lease lapsed but which nobody reclaimed
- *   yet (the SQLite queue counts those as ready): Redis knows idle times, not leases.
+ *   yet (the SQLite queue counts those as ready): Redis knows idle times, not leases. `pending()`
+ *   leaves them out for the same reason.
  * - A blocked receive notices lapsed leases and delayed jobs enqueued by other processes at its
  *   next slice: blocking is cut into slices of at most a quarter of the lease and 1 s.
  * - Durability is Redis's: a resolved enqueue survives a crash of the enqueuing process, and a
@@ -183,6 +184,19 @@ export class RedisStreamsJobQueue implements JobQueue {
       delayed: Number(notDue),
       inFlight: pending,
     };
+  }
+
+  /** XLEN − pending entries + ZCARD of the delayed set: three O(1) commands in one round trip. */
+  async pending(): Promise<number> {
+    this.assertOpen();
+    await this.ensureGroup();
+    const replies = await this.redis.multi().xlen(this.streamKey).call('XPENDING', this.streamKey, this.group).zcard(this.delayedKey).exec();
+    const [length, pendingSummary, delayed] = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const held = Array.isArray(pendingSummary) ? Number(pendingSummary[0]) : 0;
+    return Number(length) - held + Number(delayed);
   }
 
   async close(): Promise<void> {

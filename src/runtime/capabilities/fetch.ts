@@ -26,6 +26,12 @@
  * (every hop of a redirect connects anew, so a redirect to a private address is refused too), and
  * again on the connected socket's remote address. There is no window between the check and the
  * connect for a rebinding DNS answer to slip through.
+ *
+ * Circuit breaker per downstream origin (`scheme://host:port`, docs/backpressure.md), when the
+ * platform supplies `downstreamBreaker`: a connection failure, a timeout before the response head,
+ * or a 5xx answer counts as a failure, any other answer as a success; a refused address, an abort
+ * by the handler or the end of the invocation counts as neither. While the origin's circuit is
+ * open, `fetch()` rejects at once with a TypeError naming the origin and the wait.
  */
 import type { FetchHead } from '../guest/protocol.js';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
@@ -48,6 +54,20 @@ export interface FetchCapabilityOptions {
   connectTimeoutMs?: number;
   /** DNS lookup used to resolve host names (tests pass one that answers without a network). */
   lookup?: LookupFunction;
+  /** The circuit breaker of an origin (`scheme://host:port`); without it, none. */
+  downstreamBreaker?: (origin: string) => DownstreamBreaker;
+}
+
+/** The circuit breaker of one downstream origin, as the fetch capability uses it. */
+export interface DownstreamBreaker {
+  /** Whether a request may go out now (half-open: takes the one trial slot). */
+  allow(): boolean;
+  /** How long until a request may go out, when `allow()` said no. */
+  readonly retryAfterMs: number;
+  success(): void;
+  failure(): void;
+  /** The request ended with nothing to count (refused address, aborted). */
+  release(): void;
 }
 
 export type LookupFunction = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
@@ -132,6 +152,8 @@ interface OutboundFetch {
   reader: ReadableStreamDefaultReader<Uint8Array> | null;
   upload: UploadChannel | null;
   closed: boolean;
+  /** Reports the request's outcome to its origin's breaker; the first report wins. */
+  report: (outcome: 'success' | 'failure' | 'neither') => void;
 }
 
 interface InvocationFetches {
@@ -357,7 +379,23 @@ export function createFetchCapability(options: FetchCapabilityOptions = {}): Fet
 
       const s = invocationState(ctx);
       if (ctx.signal.aborted) throw new Error('the invocation ended');
+      const origin = `${url.protocol}//${url.hostname}:${url.port || defaultPort(url.protocol)}`;
+      const breaker = options.downstreamBreaker?.(origin);
+      if (breaker && !breaker.allow()) {
+        throw new TypeError(
+          `fetch: not sending to ${origin}: its circuit breaker is open after repeated failures (errors, timeouts or 5xx answers); try again in ${Math.max(1, Math.ceil(breaker.retryAfterMs / 1000))} s.`,
+        );
+      }
+      let reported = false;
+      const report = (outcome: 'success' | 'failure' | 'neither'): void => {
+        if (reported || !breaker) return;
+        reported = true;
+        if (outcome === 'success') breaker.success();
+        else if (outcome === 'failure') breaker.failure();
+        else breaker.release();
+      };
       if (s.open.size >= maxConcurrent) {
+        report('neither');
         throw new TypeError(
           `fetch: ${s.open.size} outbound requests are already open in this invocation (the limit is ${maxConcurrent}); read or cancel earlier response bodies before starting more.`,
         );
@@ -372,6 +410,7 @@ export function createFetchCapability(options: FetchCapabilityOptions = {}): Fet
         upload,
         reader: null,
         closed: false,
+        report,
         response: null as unknown as Promise<Response>,
         deadline: setTimeout(() => {
           const err = new Error(`fetch: no complete response from ${url.href} within ${timeoutMs} ms; the request was aborted.`);
@@ -389,7 +428,17 @@ export function createFetchCapability(options: FetchCapabilityOptions = {}): Fet
         dispatcher: agent,
         ...(upload ? { duplex: 'half' as const } : {}),
       }) as unknown as Promise<Response>;
-      f.response.catch(() => close(s, f));
+      // The breaker hears how the response head went, whoever (if anyone) waits for it.
+      f.response.then(
+        (response) => f.report(response.status >= 500 ? 'failure' : 'success'),
+        (err: unknown) => {
+          // Refused by the SSRF policy, or aborted by the handler or the invocation's end: nothing the origin did.
+          const cause = (err as { cause?: unknown } | null)?.cause;
+          const reason: unknown = abort.signal.aborted ? abort.signal.reason : null;
+          f.report(cause instanceof RefusedAddressError || (abort.signal.aborted && (reason as Error | null)?.name !== 'TimeoutError') ? 'neither' : 'failure');
+          close(s, f);
+        },
+      );
       if (upload) return { id, head: null };
       try {
         return { id, head: await head(f) };
