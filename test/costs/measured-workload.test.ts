@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SAMPLE_LIMIT, measureWorkload } from '../../src/costs/measured-workload.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import type { ExecutionRecord } from '../../src/storage/types.js';
@@ -50,12 +50,13 @@ function call(atMs: number, cpuUs: number | null, wallUs: number | null, functio
 describe('measureWorkload', () => {
   let dir: string;
   let store: SqliteMetadataStore;
-  before(async () => {
+  // A fresh store per test, so each test's calls are the only ones.
+  beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'spillway-cost-'));
     store = new SqliteMetadataStore({ path: join(dir, 'metadata.db') });
     await store.migrate();
   });
-  after(async () => {
+  afterEach(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -79,15 +80,16 @@ describe('measureWorkload', () => {
   });
 
   it('uses the newest sample and its own span when the window holds more calls than the sample', async () => {
-    // SAMPLE_LIMIT + 200 calls, one every 100 ms, ending 100 ms before NOW.
+    // SAMPLE_LIMIT + 200 calls, one every 100 ms, ending 100 ms before NOW, and one pending call.
     const n = SAMPLE_LIMIT + 200;
     await store.insertExecutions(Array.from({ length: n }, (_, i) => call(NOW - 100 * (n - i), 1_000, 10_000)));
+    await store.insertExecutions([call(NOW - 50, null, null)]);
     const m = await measureWorkload(store, NOW, '24h', 86_400);
     assert.equal(m.basis, 'newest-sample');
-    // The newest SAMPLE_LIMIT records are 999 of these and the pending call of the first test
-    // (1 s ago), which is read but not counted: 999 calls over 99.9 s.
+    // The newest SAMPLE_LIMIT records are the pending call (read, not counted) and 999 finished
+    // ones: 999 calls over the 99.9 s since the oldest of them.
     assert.equal(m.calls, SAMPLE_LIMIT - 1);
-    assert.ok(Math.abs(m.spanSeconds - (SAMPLE_LIMIT - 1) / 10) < 1e-9);
+    assert.ok(Math.abs(m.spanSeconds - (SAMPLE_LIMIT - 1) / 10) < 1e-9, `span ${m.spanSeconds}`);
     assert.ok(Math.abs(m.callsPerSecond - 10) < 1e-9, `ten calls a second, as inserted (got ${m.callsPerSecond})`);
     assert.equal(m.cpuMsPerCall, 1);
     assert.equal(m.wallMsPerCall, 10);
