@@ -423,6 +423,13 @@ export interface Projection {
     burstShare: number;
     baselineMonthlyUsd: number;
     burstMonthlyUsd: number;
+    /**
+     * Calls per second (at this workload's CPU, wall and memory per call) above which Spillway is
+     * cheaper than the serverless tier: baseline monthly ÷ (seconds per month × serverless cost per
+     * call). Null when that rate would already spill: above the spill point both grow by the same
+     * serverless price per call, so if Spillway is not cheaper by then it never is.
+     */
+    breakEvenCallsPerSecond: number | null;
   };
   cheapest: OptionName[];
 }
@@ -457,6 +464,8 @@ export function project(workload: Workload, prices: ProjectionPrices = mergeProj
   const burstCalls = cpuLoad > baselineLimit ? w.callsPerSecond - baselineLimit / cpuS : 0;
   const spillwayBaseline = b.minTasks * taskHour * p.hoursPerMonth;
   const spillwayBurst = burstCalls * secondsPerMonth * perCall;
+  const spillPointCalls = cpuS > 0 ? baselineLimit / cpuS : Infinity;
+  const breakEvenCalls = perCall > 0 ? spillwayBaseline / (secondsPerMonth * perCall) : Infinity;
 
   const totals: Array<[OptionName, number]> = [
     ['serverless', serverlessMonthly],
@@ -491,6 +500,7 @@ export function project(workload: Workload, prices: ProjectionPrices = mergeProj
       burstShare: w.callsPerSecond > 0 ? burstCalls / w.callsPerSecond : 0,
       baselineMonthlyUsd: spillwayBaseline,
       burstMonthlyUsd: spillwayBurst,
+      breakEvenCallsPerSecond: breakEvenCalls <= spillPointCalls && Number.isFinite(breakEvenCalls) ? breakEvenCalls : null,
     },
     cheapest,
   };

@@ -146,6 +146,22 @@ describe('projection onto serverless, a fixed baseline and Spillway', () => {
     assert.equal(p.serverless.cheapest, false);
   });
 
+  it('gives the rate above which Spillway beats the serverless tier (seed 000: ≈ 15.3 calls/s), or null if it spills first', () => {
+    const p = project(SEED_000_WORKLOAD);
+    exact(p.spillway.breakEvenCallsPerSecond!, seed000().breakEvenRequestsPerSecond.value, 'same as §8.1');
+    const at = (rps: number) => project({ ...SEED_000_WORKLOAD, callsPerSecond: rps });
+    assert.equal(at(15).cheapest.includes('serverless'), true);
+    assert.equal(at(16).cheapest.includes('spillway'), true);
+    // 1 s of CPU per call at 128 MB: the baseline spills above 3.4 calls/s, while the serverless
+    // tier costs as much as the baseline only at 23.5 calls/s; past the spill point both grow alike.
+    const heavy: Workload = { callsPerSecond: 1, cpuMsPerCall: 1000, wallMsPerCall: 1000, memoryMb: 128 };
+    assert.equal(project(heavy).spillway.breakEvenCallsPerSecond, null);
+    for (const rps of [1, 2, 3.4, 10, 100, 1000]) {
+      const q = project({ ...heavy, callsPerSecond: rps });
+      assert.ok(q.spillway.monthlyUsd > q.serverless.monthlyUsd, `${rps}/s`);
+    }
+  });
+
   it('zero traffic costs only the baseline (and nothing on the serverless tier)', () => {
     const p = project({ callsPerSecond: 0, cpuMsPerCall: 50, wallMsPerCall: 500, memoryMb: 512 });
     assert.equal(p.serverless.monthlyUsd, 0);
