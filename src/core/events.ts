@@ -1,8 +1,9 @@
 /**
- * In-process platform events (execution started/completed, later scaling), for live listeners
+ * In-process platform events (executions, scaling, load tests), for live listeners
  * such as the WebSocket feed. Emitting never waits on a listener.
  */
 import { EventEmitter } from 'node:events';
+import type { LoadTestProgress, LoadTestResult, LoadTestStatus } from '../loadtest/types.js';
 import type { ScalingEventRecord } from '../storage/types.js';
 
 export interface PlatformEventMap {
@@ -20,6 +21,10 @@ export interface PlatformEventMap {
   };
   /** A queued execution was not run now but re-queued for `until` (its function's circuit breaker is open). */
   execution_postponed: { executionId: string; functionId: string; attempt: number; reason: 'circuit_open'; until: string };
+  /** About once a second while a load test runs (docs/load-tester.md). */
+  load_test_progress: LoadTestProgress & { id: string; functionId: string; functionName: string };
+  /** A load test ended: completed, failed or cancelled (a cancelled one still has the result of what ran). */
+  load_test_completed: { id: string; functionId: string; functionName: string; status: Exclude<LoadTestStatus, 'running'>; result: LoadTestResult | null; error: string | null };
 }
 
 export class PlatformEvents {
