@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../../core/errors.js';
 import type { Config } from '../../config/config.js';
-import type { HttpRequestPayload, InvocationLimits, LogLine } from '../../runtime/types.js';
+import type { HttpRequestPayload, InvocationLimits, InvocationMetering } from '../../runtime/types.js';
 import type { TierName } from '../types.js';
 
 export interface WireTarget {
@@ -26,15 +26,8 @@ export type WireOutcome =
   | { type: 'result'; json: string | undefined }
   | { type: 'error'; error: WireError };
 
-export interface WireMetering {
-  cpuUs: number;
-  wallUs: number;
-  coldStart: boolean;
-  coldStartUs: number;
-  logs: LogLine[];
-  logsTruncated: boolean;
-  error: WireError | null;
-}
+/** InvocationMetering as it crosses: the error as data, the id added by the server. */
+export type WireMetering = Omit<InvocationMetering, 'invocationId' | 'error'> & { error: WireError | null };
 
 export type ToWorker =
   | { t: 'init'; config: Config; workerId: string; tier: TierName }
