@@ -15,7 +15,7 @@
  *
  *   node --no-node-snapshot --import tsx bench/metrics-api.ts [--executions=100000] [--functions=20] [--days=30] [--calls=50] [--warmup=5]
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeCost, type Tier } from '../src/executions/cost.js';
@@ -162,6 +162,7 @@ try {
   }
 } finally {
   await server.close();
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 const markdown = [
