@@ -13,6 +13,7 @@ import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
 import { loadTestRoutes } from './loadtest-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 
 export async function buildServer(platform: Platform, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const bodyLimit = platform.config.SPILLWAY_MAX_BODY_BYTES;
@@ -32,6 +33,7 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   await app.register(async (scope) => apiRoutes(scope, platform));
   await app.register(async (scope) => capacityRoutes(scope, platform));
   await app.register(async (scope) => costRoutes(scope, platform));
+  await app.register(async (scope) => metricsRoutes(scope, platform));
   await app.register(async (scope) => eventsRoutes(scope, platform));
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
