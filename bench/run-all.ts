@@ -26,6 +26,7 @@ const BENCHMARKS: Array<{ name: string; args: string[]; quick: string[] }> = [
   { name: 'cold-start', args: [], quick: ['--iterations=20', '--create-iterations=10'] },
   { name: 'memory', args: [], quick: ['--functions=100'] },
   { name: 'metrics-api', args: [], quick: ['--executions=10000', '--calls=10', '--warmup=2'] },
+  { name: 'flash-crowd', args: [], quick: ['--steady=3', '--ramp=5', '--hold=5', '--recover=3'] },
 ];
 
 const flags = parseFlags();
@@ -99,6 +100,11 @@ function summaryRows(name: string, json: any): Array<Array<string | number>> {
       ];
     case 'memory':
       return [['memory', 'RSS per warm function isolate <= 4 MB (1,000 functions)', `${t.perWarmFunctionRss?.actual} MB`, yes(t.perWarmFunctionRss?.met)]];
+    case 'flash-crowd':
+      return [
+        ['flash-crowd', 'with spillover: crowd p99 <= 3x steady p99', `${t.crowdP99Within3xOfSteady?.actual}x`, yes(t.crowdP99Within3xOfSteady?.met)],
+        ['flash-crowd', 'with spillover: no request failed for lack of capacity', `${t.noneFailedWithSpillover?.actual} failed`, yes(t.noneFailedWithSpillover?.met)],
+      ];
     default:
       return [];
   }
