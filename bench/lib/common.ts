@@ -151,6 +151,8 @@ export interface SpillwayOptions {
   probe?: boolean;
   /** Use this data folder (and keep it on close) instead of a fresh temporary one. */
   dataDir?: string;
+  /** Run `src/main.ts` of this tree instead of SPILLWAY_ROOT (bench/compare-trees.ts). */
+  root?: string;
 }
 
 const PROBE_SCRIPT = join(ROOT, 'bench', 'lib', 'spillway-probe.ts');
@@ -164,9 +166,10 @@ export async function startSpillway(options: SpillwayOptions = {}): Promise<Serv
   // Unknown SPILLWAY_* settings are rejected at start-up; start from a clean slate.
   for (const key of Object.keys(process.env)) if (key.startsWith('SPILLWAY_')) env[key] = undefined;
   Object.assign(env, { PORT: '0', SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'warn', ...options.env });
-  if (options.probe) env.BENCH_SPILLWAY_ROOT = SPILLWAY_ROOT;
+  const root = options.root ? resolve(options.root) : SPILLWAY_ROOT;
+  if (options.probe) env.BENCH_SPILLWAY_ROOT = root;
   const probeArgs = options.probe ? ['--expose-gc', '--import', pathToFileURL(PROBE_SCRIPT).href] : [];
-  const child = spawnChild(process.execPath, ['--no-node-snapshot', '--import', 'tsx', ...probeArgs, ...(options.nodeArgs ?? []), join(SPILLWAY_ROOT, 'src', 'main.ts')], { env, cwd: SPILLWAY_ROOT, nofile: options.nofile });
+  const child = spawnChild(process.execPath, ['--no-node-snapshot', '--import', 'tsx', ...probeArgs, ...(options.nodeArgs ?? []), join(root, 'src', 'main.ts')], { env, cwd: root, nofile: options.nofile });
   const nofile = options.nofile ? waitForLine(child, /NOFILE (\d+)/, 10_000).then((m) => Number(m[1])) : Promise.resolve(null);
   try {
     const m = await waitForLine(child, /API at (http:\/\/127\.0\.0\.1:\d+)\/api/, 30_000);
