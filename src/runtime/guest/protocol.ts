@@ -43,10 +43,13 @@ export type Op =
   | ['call', string, number, string, unknown]
   | ['done', string];
 
-/** What a batch reports: guest-clock milliseconds per invocation, and how many events it ran. */
+/** What a batch reports: guest-clock milliseconds per invocation, how many events it ran, and the operations it produced. */
 export interface BatchResult {
   cpu: Array<[string, number]>;
   consumed: number;
+  ops: Op[];
+  /** Guest clock (ms) when the batch's operations were taken, after its microtasks. */
+  endMs: number;
 }
 
 /** The response head the host answers an outbound `fetch.start`/`fetch.head` with. */
