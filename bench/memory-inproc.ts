@@ -22,19 +22,28 @@ const guest = await loadGuestCode();
 const payload = { method: 'GET', url: 'http://x/', headers: [] as Array<[string, string]>, body: null };
 const limits = { timeoutMs: 30_000, cpuLimitMs: 1000 };
 // One throwaway host first, so one-off process costs (code, caches) are not counted per isolate.
-const first = await IsolateHost.create({ bundle: `var __spw_user = { default: { fetch() { return new Response('x') } } };`, plainParams: null, memoryLimitMb: 128, guest });
+const first = await IsolateHost.create({ bundle: `var __spw_user = { default: { fetch() { return new Response('x') } } };`, plainParams: null, memoryLimitMb: Number(args.get("limit") || 128), guest });
 await first.invoke('http', payload, limits).metering;
 gc();
 await new Promise((r) => setTimeout(r, 500));
 const before = rssKb();
 const hosts = [];
 for (let i = 0; i < N; i++) {
-  const host = await IsolateHost.create({ bundle: `var __spw_user = { default: { fetch(request) { return new Response('f${i}') } } };`, plainParams: null, memoryLimitMb: 128, guest });
+  const host = await IsolateHost.create({ bundle: `var __spw_user = { default: { fetch(request) { return new Response('f${i}') } } };`, plainParams: null, memoryLimitMb: Number(args.get("limit") || 128), guest });
   const h = host.invoke('http', payload, limits);
   const out = await h.outcome;
   if (out.type !== 'response') throw new Error('call failed');
   await h.metering;
   hosts.push(host);
+}
+if (args.has('compact')) {
+  for (const h of hosts) h.compact();
+  await new Promise((r) => setTimeout(r, 1000));
+}
+if (args.has('isolate-gc')) {
+  // Experiment: a full GC inside each isolate (needs --expose-gc, which V8 applies to isolates too).
+  const times = Number(args.get('gc-times') || 1);
+  for (const h of hosts) for (let i = 0; i < times; i++) await (h as any).context.eval(args.get('isolate-gc') === 'minor' ? 'gc({type:"minor"})' : 'gc()');
 }
 gc();
 await new Promise((r) => setTimeout(r, 1000));

@@ -29,6 +29,11 @@ export interface FunctionRuntimeOptions {
   hostApi?: HostApi;
   /** The `env` bindings description a function's isolate is loaded with. */
   bindingsFor?: (ref: VersionRef) => Record<string, unknown>;
+  /**
+   * A warm isolate idle this long (ms) has its heap compacted once (IsolateHost.compact), until
+   * its next call; 0 turns it off. Default 1000.
+   */
+  compactIdleMs?: number;
   /** Isolates kept ready for cold starts (0: none), and the memory limit they are made with. */
   poolSize?: number;
   poolMemoryLimitMb?: number;
@@ -55,6 +60,7 @@ interface Slot {
 export class FunctionRuntime {
   private readonly slots = new Map<string, Slot>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly compactor: NodeJS.Timeout | null;
   private coldStarts = 0;
   private isolateDeaths = 0;
   private deadCpuNs = 0;
@@ -63,6 +69,9 @@ export class FunctionRuntime {
   constructor(private readonly options: FunctionRuntimeOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, options.idleMs / 4)));
     this.sweeper.unref();
+    const compactIdleMs = options.compactIdleMs ?? 1000;
+    this.compactor = compactIdleMs > 0 ? setInterval(() => this.compactIdle(compactIdleMs), Math.max(100, compactIdleMs / 2)) : null;
+    this.compactor?.unref();
     this.pool = new IsolatePool({ size: options.poolSize ?? 0, memoryLimitMb: options.poolMemoryLimitMb ?? 128, guest: loadGuestCode, hostApi: options.hostApi });
   }
 
@@ -127,6 +136,7 @@ export class FunctionRuntime {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    if (this.compactor) clearInterval(this.compactor);
     this.pool.close();
     const hosts = await Promise.allSettled([...this.slots.values()].map((s) => s.host));
     this.slots.clear();
@@ -193,6 +203,14 @@ export class FunctionRuntime {
     if (victim?.settled) {
       this.slots.delete(victim.key);
       this.retire(victim.settled);
+    }
+  }
+
+  private compactIdle(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const slot of this.slots.values()) {
+      const host = slot.settled;
+      if (host && !host.compacted && host.inFlight === 0 && host.lastUsedMs <= cutoff) host.compact();
     }
   }
 

@@ -129,6 +129,8 @@ export class IsolateHost {
   pipelinedBatches = 0;
   refusedBatches = 0;
   lastUsedMs = Date.now();
+  /** True once compact() ran since the last invocation started. */
+  compacted = false;
   readonly kind: string;
   /** Called once when the isolate dies (memory limit, crash), so its owner can forget it. */
   onDeath: ((err: SpillwayError) => void) | null = null;
@@ -263,6 +265,7 @@ export class IsolateHost {
     };
     this.pendingColdStartUs = 0;
     this.lastUsedMs = Date.now();
+    this.compacted = false;
     if (this.dead) {
       this.invocations.set(id, inv);
       this.fail(inv, this.dead);
@@ -275,6 +278,21 @@ export class IsolateHost {
     }, limits.timeoutMs);
     this.push(mode === 'http' ? ['start', id, 'http', payload as HttpRequestPayload] : ['start', id, 'call', payload as { input: unknown }]);
     return { id, outcome, metering };
+  }
+
+  /**
+   * Collects the isolate's garbage and gives the freed pages back to the system, when nothing runs
+   * in it (call it on an isolate idle for a while: FunctionRuntime does after compactIdleMs). A
+   * warm isolate after its first call holds ~1 MB of heap it no longer uses; measured in process,
+   * RSS per idle warm hello-world isolate 4.13 -> 3.20 MB, for a few ms of the isolate's CPU,
+   * billed to no invocation. Most of it (~1 MB) is the young generation, which V8 shrinks only
+   * when the isolate's allocation rate has been low for a while: compacting right after a call
+   * frees little. The next call finds the heap smaller and grows it again as needed.
+   */
+  compact(): void {
+    if (this.compacted || !this.alive || this.invocations.size > 0) return;
+    this.compacted = true;
+    this.push(['gc']);
   }
 
   /** Disposes the isolate; invocations still in flight fail with the given error. */
@@ -513,7 +531,7 @@ export class IsolateHost {
       }
       this.readCpu();
       const culprit = items[drained.index];
-      const owner = culprit && culprit[0] !== 'timer' ? culprit[1] : null;
+      const owner = culprit && culprit[0] !== 'timer' && culprit[0] !== 'gc' ? culprit[1] : null;
       this.applyOps(drained.ops);
       this.deferred.push(...items.slice(drained.index + 1));
       const inv = owner ? this.invocations.get(owner) : undefined;
@@ -664,6 +682,7 @@ export class IsolateHost {
 
   private finish(inv: HostInvocation): void {
     if (!this.invocations.delete(inv.id)) return;
+    if (this.invocations.size === 0) this.lastUsedMs = Date.now();
     if (inv.wallTimer) clearTimeout(inv.wallTimer);
     inv.abort?.abort(inv.error ?? new Error('the invocation ended'));
     for (const timerId of inv.timers) {

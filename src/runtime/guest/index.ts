@@ -19,6 +19,25 @@ import { installFetchGlobals, loadFetchApi, Request, Response, responseBodyForHo
 declare const require: (id: string) => unknown;
 
 /**
+ * V8's `gc()` (the host sets --expose-gc), taken off the global before any user code runs. Three
+ * full collections in a row: the first marks and sweeps, the next ones free and uncommit the pages
+ * the sweep emptied (measured: one collection took an idle isolate's RSS from 4.13 to 4.04 MB,
+ * three to 3.20 MB).
+ */
+const collectGarbage: (() => void) | null = (() => {
+  const g = globalThis as { gc?: unknown };
+  const fn = typeof g.gc === 'function' ? (g.gc as () => void) : null;
+  // V8 installs it non-configurable (it cannot be deleted) but writable: what user code sees is
+  // `gc === undefined`.
+  if (fn) g.gc = undefined;
+  return fn;
+})();
+function compactHeap(): void {
+  if (!collectGarbage || invocations.size > 0) return;
+  for (let i = 0; i < 3; i++) collectGarbage();
+}
+
+/**
  * The standard Encoding implementation behind the TextEncoder/TextDecoder globals, taken from its
  * module (evaluated on first use, as the lazy globals are) rather than from the global, which user
  * code may replace.
@@ -397,7 +416,7 @@ async function run(items: Item[], budgetMs: number, pipelined = false): Promise<
   let consumed = 0;
   for (const item of items) {
     if (consumed > 0 && Date.now() - batchStart >= budgetMs) break;
-    const owner = item[0] === 'timer' ? timers.get(item[1])?.inv ?? '' : item[1];
+    const owner = item[0] === 'timer' ? timers.get(item[1])?.inv ?? '' : item[0] === 'gc' ? '' : item[1];
     globalThis.__spw.currentIndex = consumed;
     state.current = owner;
     const t0 = Date.now();
@@ -406,6 +425,7 @@ async function run(items: Item[], budgetMs: number, pipelined = false): Promise<
     else if (item[0] === 'pull') invocations.get(item[1])?.pull?.();
     else if (item[0] === 'reply') settleCall(item[2], item[3], item[4]);
     else if (item[0] === 'cancel') cancel(item[1]);
+    else if (item[0] === 'gc') compactHeap();
     await null;
     await null;
     cpu.set(owner, (cpu.get(owner) ?? 0) + (Date.now() - t0));

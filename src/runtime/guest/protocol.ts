@@ -20,7 +20,9 @@ export type Item =
   | ['timer', number]
   | ['pull', string]
   | ['reply', string, number, boolean, unknown]
-  | ['cancel', string];
+  | ['cancel', string]
+  /** The isolate is idle: collect garbage and give freed pages back (IsolateHost.compact). */
+  | ['gc'];
 
 /** A failure the guest reports for an invocation. */
 export interface GuestError {
