@@ -414,6 +414,13 @@ export class IsolateHost {
   }
 
   private onBatchResult(items: Item[], result: BatchResult): void {
+    // The result reaches this thread before the batch's task has quite ended on the isolate's
+    // thread, and while a task runs isolated-vm's counter adds its *wall* time so far (its thread
+    // CPU only once it ends): read now, a descheduled batch would count its waiting as CPU and the
+    // guest-clock shares would never be scaled down to what it really used (the metering test
+    // fails under load). A small synchronous call waits for the task to end (normally already
+    // over: microseconds). With a batch pipelined behind, it would wait for that one too, so not then.
+    if (this.batchesInFlight === 0) this.isolate.getHeapStatisticsSync();
     this.readCpu();
     // With a later batch still in flight, the counter may already include part of its CPU: at
     // most the wall time since this batch ended (one thread runs the isolate). That much stays in
