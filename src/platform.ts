@@ -14,6 +14,7 @@ import { PlatformEvents } from './core/events.js';
 import type { Config } from './config/config.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
+import { WorkerRecordSink } from './executions/worker-record-sink.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
 import { NpmInstaller } from './deploy/npm-deps.js';
 import { FunctionService } from './functions/function-service.js';
@@ -69,10 +70,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   mkdirSync(config.SPILLWAY_DATA_DIR, { recursive: true });
   const instanceId = config.SPILLWAY_INSTANCE_ID ?? `${hostname()}-${config.PORT}`;
 
+  const sqlitePath = config.SPILLWAY_STORE === 'postgres' ? null : join(config.SPILLWAY_DATA_DIR, 'spillway.db');
   const store: MetadataStore =
     config.SPILLWAY_STORE === 'postgres'
       ? new PostgresMetadataStore({ connectionString: config.SPILLWAY_POSTGRES_URL, schema: config.SPILLWAY_POSTGRES_SCHEMA })
-      : new SqliteMetadataStore({ path: join(config.SPILLWAY_DATA_DIR, 'spillway.db') });
+      : new SqliteMetadataStore({ path: sqlitePath! });
   await store.migrate();
   const queue: JobQueue =
     config.SPILLWAY_QUEUE === 'redis'
@@ -109,7 +111,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   });
   const functions = new FunctionService(store, blobs, runtime, npm);
   const executions = new ExecutionService(store, queue, clock);
-  const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'));
+  // On SQLite, HTTP invocation records are written from a worker thread with its own connection.
+  const recordSink = store instanceof SqliteMetadataStore && sqlitePath ? new WorkerRecordSink(sqlitePath) : null;
+  const recorder = new InvocationRecorder(recordSink ?? store, (err) => onError(err, 'recording HTTP invocations failed'));
   const worker = new ExecutionWorker({
     store,
     queue,
@@ -148,6 +152,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await queue.close();
         await stopping;
         await recorder.close();
+        await recordSink?.close();
         await runtime.close();
         await outboundFetch.close();
         await analytics.close();
