@@ -13,12 +13,14 @@ import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
 import { jsonLogger, serializeError } from './core/log.js';
 import { createRuntimeStack, openStore } from './runtime-stack.js';
+import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import type { Config } from './config/config.js';
 import { Backpressure } from './capacity/backpressure/backpressure.js';
 import { CapacityService } from './capacity/capacity-service.js';
 import { loadPolicy, type CapacityPolicy } from './capacity/policy.js';
 import type { UtilisationSample } from './capacity/spillover-controller.js';
 import { ExecutionService, InvocationRecorder } from './executions/execution-service.js';
+import { WorkerRecordSink } from './executions/worker-record-sink.js';
 import { ExecutionWorker } from './executions/execution-worker.js';
 import { NpmInstaller } from './deploy/npm-deps.js';
 import { FunctionService } from './functions/function-service.js';
@@ -80,6 +82,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const instanceId = config.SPILLWAY_INSTANCE_ID ?? `${hostname()}-${config.PORT}`;
 
   const store = openStore(config);
+  const sqlitePath = config.SPILLWAY_STORE === 'postgres' ? null : join(config.SPILLWAY_DATA_DIR, 'spillway.db');
   await store.migrate();
   const queue: JobQueue =
     config.SPILLWAY_QUEUE === 'redis'
@@ -120,7 +123,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   // Validation runs in this process; eviction reaches every worker of both tiers.
   const functions = new FunctionService(store, blobs, { validate: (...args) => runtime.validate(...args), evictFunction: (id) => capacity.evictFunction(id) }, npm);
   const executions = new ExecutionService(store, queue, clock);
-  const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'), events);
+  // On SQLite, HTTP invocation records are written from a worker thread with its own connection.
+  const recordSink = store instanceof SqliteMetadataStore && sqlitePath ? new WorkerRecordSink(sqlitePath) : null;
+  const recorder = new InvocationRecorder(recordSink ?? store, (err) => onError(err, 'recording HTTP invocations failed'), events);
   const worker = new ExecutionWorker({
     store,
     queue,
@@ -172,6 +177,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await queue.close();
         await stopping;
         await recorder.close();
+        await recordSink?.close();
         await capacity.close();
         await closeRuntime();
         await store.close();

@@ -152,6 +152,8 @@ export interface SpillwayOptions {
   probe?: boolean;
   /** Use this data folder (and keep it on close) instead of a fresh temporary one. */
   dataDir?: string;
+  /** Run `src/main.ts` of this tree instead of SPILLWAY_ROOT (bench/compare-trees.ts). */
+  root?: string;
 }
 
 const PROBE_SCRIPT = join(ROOT, 'bench', 'lib', 'spillway-probe.ts');
@@ -167,9 +169,10 @@ export async function startSpillway(options: SpillwayOptions = {}): Promise<Serv
   // One worker, no burst tier, unless a benchmark asks: the issue 3 benchmarks measure the runtime
   // itself; bench/flash-crowd.ts sets the tiers it compares.
   Object.assign(env, { PORT: '0', SPILLWAY_DATA_DIR: dataDir, SPILLWAY_LOG_LEVEL: 'warn', SPILLWAY_BASELINE_WORKERS: '1', SPILLWAY_BURST_TIER: 'off', ...options.env });
-  if (options.probe) env.BENCH_SPILLWAY_ROOT = SPILLWAY_ROOT;
+  const root = options.root ? resolve(options.root) : SPILLWAY_ROOT;
+  if (options.probe) env.BENCH_SPILLWAY_ROOT = root;
   const probeArgs = options.probe ? ['--expose-gc', '--import', pathToFileURL(PROBE_SCRIPT).href] : [];
-  const child = spawnChild(process.execPath, ['--no-node-snapshot', '--import', 'tsx', ...probeArgs, ...(options.nodeArgs ?? []), join(SPILLWAY_ROOT, 'src', 'main.ts')], { env, cwd: SPILLWAY_ROOT, nofile: options.nofile });
+  const child = spawnChild(process.execPath, ['--no-node-snapshot', '--import', 'tsx', ...probeArgs, ...(options.nodeArgs ?? []), join(root, 'src', 'main.ts')], { env, cwd: root, nofile: options.nofile });
   const nofile = options.nofile ? waitForLine(child, /NOFILE (\d+)/, 10_000).then((m) => Number(m[1])) : Promise.resolve(null);
   try {
     const m = await waitForLine(child, /API at (http:\/\/127\.0\.0\.1:\d+)\/api/, 30_000);

@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import type { PlatformEvents } from '../core/events.js';
 import type { JobQueue } from '../queue/types.js';
 import type { DeadLetterRecord, ExecutionQuery, ExecutionRecord, FunctionRecord, MetadataStore } from '../storage/types.js';
+import type { RecordSink } from './worker-record-sink.js';
 
 export class ExecutionService {
   constructor(
@@ -87,7 +88,8 @@ export class ExecutionService {
 
 /**
  * Buffers records of synchronous HTTP invocations and writes them in batches, so recording costs
- * the request path no database round trip.
+ * the request path no database round trip. On SQLite the platform gives it a WorkerRecordSink
+ * (./worker-record-sink.ts), which writes from a worker thread; otherwise the store itself.
  */
 /** Records written per transaction when the recorder flushes. */
 const FLUSH_SLICE = 100;
@@ -98,7 +100,7 @@ export class InvocationRecorder {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: RecordSink,
     private readonly onError: (err: unknown) => void,
     /** Where `invocation_recorded` goes (metrics), if anywhere. */
     private readonly events: PlatformEvents | null = null,

@@ -5,10 +5,12 @@
  * only through batches: all events that became ready since the last entry go in one `apply()`,
  * which runs on isolated-vm's thread pool, so Node's main thread never waits for guest code.
  * Batching is what makes thousands of interleaved invocations cheap (one crossing for many
- * events), and because only one batch is in the isolate at a time, the isolate's CPU counter read
- * before and after each batch is exactly that batch's CPU. The guest reports how long each event
- * ran (millisecond clock); the host splits the batch's exact CPU between invocations by those
- * shares, so per-invocation CPU always sums to what the isolate used.
+ * events). The operations a batch produced come back with its result, in the same crossing.
+ * By default only one batch is in the isolate at a time, so the isolate's CPU counter read before
+ * and after each batch is that batch's CPU. The guest reports how long each event ran
+ * (millisecond clock); the host splits the batch's CPU between invocations by those shares, so
+ * per-invocation CPU sums to what the isolate used. (`maxBatchesInFlight: 2` pipelines batches;
+ * see that option for what it costs in metering.)
  */
 import { Readable } from 'node:stream';
 import { SpillwayError } from '../core/errors.js';
@@ -37,6 +39,16 @@ export interface IsolateHostOptions {
   batchBudgetMs?: number;
   /** Largest number of events in one batch. */
   maxBatch?: number;
+  /**
+   * Batches submitted to the isolate at once (default 1). With 2, the next batch waits in
+   * isolated-vm's queue behind the running one and starts without waiting for Node's main thread;
+   * operations still apply in order and CPU still sums to the isolate's counter, but the counter
+   * can no longer be read between two batches, so a batch's guest-clock shares are not scaled to
+   * its exact CPU: under a loaded machine a descheduled event is billed its wall time
+   * (test/runtime/metering.test.ts fails with 2). It also measured no faster on the shared
+   * machine (docs/perf-notes-session3.md), so it is off by default.
+   */
+  maxBatchesInFlight?: number;
   /** Per-invocation cap on captured console output, in bytes. */
   maxLogBytes?: number;
   filename?: string;
@@ -78,7 +90,7 @@ let invocationCounter = 0;
 export class IsolateHost {
   readonly isolate: IsolatedVM.Isolate;
   private readonly context: IsolatedVM.Context;
-  private readonly runRef: IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>;
+  private readonly runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>;
   private readonly drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
   private readonly invocations = new Map<string, HostInvocation>();
   private readonly hostTimers = new Map<number, NodeJS.Timeout>();
@@ -86,7 +98,17 @@ export class IsolateHost {
   private continuations: Item[] = [];
   /** New invocations waiting to start. */
   private starts: Item[] = [];
-  private running = false;
+  /** Batches submitted to the isolate and not yet processed here (at most maxBatchesInFlight). */
+  private batchesInFlight = 0;
+  /** Processes batch results one after another, in submission order. */
+  private resultChain: Promise<void> = Promise.resolve();
+  /** Events batches did not run, held (in order) until no earlier batch is still in flight. */
+  private deferred: Item[] = [];
+  /** The isolate's CPU counter when last read, and CPU it counted that no invocation was given yet. */
+  private cpuMarkNs = 0n;
+  private unattributedNs = 0;
+  private stopWatch: (() => void) | null = null;
+  private readonly maxBatchesInFlight: number;
   private scheduled = false;
   private dead: SpillwayError | null = null;
   private readonly batchBudgetMs: number;
@@ -102,7 +124,14 @@ export class IsolateHost {
   private avgEventNs = 0;
   /** CPU used by batches (all invocations), in ns; the isolate's own counter also includes start-up. */
   batchCpuNs = 0;
+  /** Batches submitted; of them, submitted while another was in flight; of those, run nothing (put back behind an earlier batch's unrun events). */
+  batches = 0;
+  pipelinedBatches = 0;
+  refusedBatches = 0;
   lastUsedMs = Date.now();
+  /** True once compact() ran since the last invocation started; when it last ran (0: never). */
+  compacted = false;
+  lastCompactedMs = 0;
   readonly kind: string;
   /** Called once when the isolate dies (memory limit, crash), so its owner can forget it. */
   onDeath: ((err: SpillwayError) => void) | null = null;
@@ -110,7 +139,7 @@ export class IsolateHost {
   private constructor(
     isolate: IsolatedVM.Isolate,
     context: IsolatedVM.Context,
-    runRef: IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>,
+    runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>,
     drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>,
     kind: string,
     coldStartUs: number,
@@ -124,6 +153,7 @@ export class IsolateHost {
     this.pendingColdStartUs = coldStartUs;
     this.batchBudgetMs = options.batchBudgetMs ?? 20;
     this.maxBatch = options.maxBatch ?? 1024;
+    this.maxBatchesInFlight = Math.max(1, options.maxBatchesInFlight ?? 1);
     this.maxLogBytes = options.maxLogBytes ?? 64 * 1024;
     this.hostApi = options.hostApi ?? emptyHostApi();
     this.functionId = options.functionId ?? 'anonymous';
@@ -185,7 +215,7 @@ export class IsolateHost {
       } catch (err) {
         throw new SpillwayError('NO_HANDLER', `The function exports nothing Spillway can call: ${(err as Error).message}.`);
       }
-      const runRef = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: Item[], budget: number) => Promise<BatchResult>>;
+      const runRef = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>;
       const drainRef = (await spw.get('drain', { reference: true })) as IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
       load.release();
       spw.release();
@@ -236,6 +266,7 @@ export class IsolateHost {
     };
     this.pendingColdStartUs = 0;
     this.lastUsedMs = Date.now();
+    this.compacted = false;
     if (this.dead) {
       this.invocations.set(id, inv);
       this.fail(inv, this.dead);
@@ -250,6 +281,23 @@ export class IsolateHost {
     return { id, outcome, metering };
   }
 
+  /**
+   * Collects the isolate's garbage and gives the freed pages back to the system, when nothing runs
+   * in it (call it on an isolate idle for a while: FunctionRuntime does after compactIdleMs). A
+   * warm isolate after its first call holds ~1 MB of heap it no longer uses; measured in process,
+   * RSS per idle warm hello-world isolate 4.13 -> 3.20 MB, for 8-44 ms of the isolate thread's CPU
+   * (shared machine, under load), billed to no invocation, and ~1 ms more CPU on the next call
+   * (bytecode the collections flushed is compiled again). Most of it (~1 MB) is the young generation, which V8 shrinks only
+   * when the isolate's allocation rate has been low for a while: compacting right after a call
+   * frees little. The next call finds the heap smaller and grows it again as needed.
+   */
+  compact(): void {
+    if (this.compacted || !this.alive || this.invocations.size > 0) return;
+    this.compacted = true;
+    this.lastCompactedMs = Date.now();
+    this.push(['gc']);
+  }
+
   /** Disposes the isolate; invocations still in flight fail with the given error. */
   dispose(reason = new SpillwayError('ISOLATE_CRASHED', 'The isolate was shut down while the call was in flight.')): void {
     this.die(reason);
@@ -258,28 +306,91 @@ export class IsolateHost {
   private push(item: Item): void {
     if (item[0] === 'start') this.starts.push(item);
     else this.continuations.push(item);
-    if (!this.running && !this.scheduled) {
+    if (this.batchesInFlight < this.maxBatchesInFlight && !this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setImmediate(() => this.pump());
     }
   }
 
-  private async flush(): Promise<void> {
+  /** Submits batches while there are events and room in the pipeline. */
+  private pump(): void {
     this.scheduled = false;
-    if (this.running || this.dead) return;
-    this.running = true;
-    const stopWatch = this.watchDisposal();
-    try {
-      while ((this.continuations.length > 0 || this.starts.length > 0) && !this.dead) {
-        const limit = this.batchLimit();
-        const items = this.continuations.splice(0, limit);
-        if (items.length < limit) items.push(...this.starts.splice(0, limit - items.length));
-        await this.runBatch(items);
-      }
-    } finally {
-      stopWatch();
-      this.running = false;
+    while (!this.dead && this.batchesInFlight < this.maxBatchesInFlight && (this.continuations.length > 0 || this.starts.length > 0)) {
+      const limit = this.batchLimit();
+      const items = this.continuations.splice(0, limit);
+      if (items.length < limit) items.push(...this.starts.splice(0, limit - items.length));
+      this.submit(items);
     }
+  }
+
+  /**
+   * Sends one batch into the isolate. A batch submitted while another is in flight ("pipelined")
+   * queues behind it on the isolate's thread; results are processed here strictly in submission
+   * order, so operations are applied in the order the guest produced them.
+   */
+  private submit(items: Item[]): void {
+    const pipelined = this.batchesInFlight > 0;
+    this.batches++;
+    if (pipelined) this.pipelinedBatches++;
+    if (!this.stopWatch) {
+      // A new run of batches. What the isolate did since the last run (V8's own tasks: optimised
+      // code installed, GC) is billed to no one, as before. Within a run the counter is read
+      // continuously, so the tail of a batch's task that ran after its result was read counts
+      // toward the next batch.
+      this.cpuMarkNs = this.isolate.cpuTime;
+      this.unattributedNs = 0;
+      this.stopWatch = this.watchDisposal();
+    }
+    this.batchesInFlight++;
+    let work: Promise<BatchResult>;
+    try {
+      work = this.whileAlive(
+        this.runRef.apply(undefined, [items, this.batchBudgetMs, pipelined], {
+          arguments: { copy: true },
+          result: { copy: true, promise: true },
+          timeout: this.entryLimitMs(),
+        }) as unknown as Promise<BatchResult>,
+      );
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    const settled = work.then(
+      (result) => ({ result, error: null }),
+      (error: unknown) => ({ result: null, error: error as Error }),
+    );
+    this.resultChain = this.resultChain.then(async () => {
+      const { result, error } = await settled;
+      this.batchesInFlight--;
+      try {
+        if (!this.dead) {
+          if (result) this.onBatchResult(items, result);
+          else this.onBatchError(error!, items);
+        }
+      } catch (err) {
+        this.die(new SpillwayError('ISOLATE_CRASHED', `The isolate host failed: ${(err as Error).message}`));
+      } finally {
+        if (this.batchesInFlight === 0) {
+          if (this.deferred.length > 0 && !this.dead) this.requeue(this.deferred);
+          this.deferred = [];
+        }
+      }
+      this.pump();
+      if (this.batchesInFlight === 0) {
+        // The run of batches is over (nothing left to send): one disposal poll per run.
+        this.stopWatch?.();
+        this.stopWatch = null;
+      }
+    });
+  }
+
+  /** Reads the isolate's CPU counter into the pool of CPU not yet given to invocations. */
+  private readCpu(): number {
+    const now = this.isolate.cpuTime;
+    const deltaNs = Number(now - this.cpuMarkNs);
+    this.cpuMarkNs = now;
+    this.unattributedNs += deltaNs;
+    this.batchCpuNs += deltaNs;
+    return deltaNs;
   }
 
   /**
@@ -305,35 +416,28 @@ export class IsolateHost {
     return this.batchBudgetMs + Math.max(max, 1);
   }
 
-  private async runBatch(items: Item[]): Promise<void> {
-    const cpuBefore = this.isolate.cpuTime;
-    let result: BatchResult;
-    try {
-      result = await this.whileAlive(
-        this.runRef.apply(undefined, [items, this.batchBudgetMs], {
-          arguments: { copy: true },
-          result: { copy: true, promise: true },
-          timeout: this.entryLimitMs(),
-        }),
-      );
-    } catch (err) {
-      this.onBatchError(err as Error, items, cpuBefore);
-      return;
+  private onBatchResult(items: Item[], result: BatchResult): void {
+    // The result reaches this thread before the batch's task has quite ended on the isolate's
+    // thread, and while a task runs isolated-vm's counter adds its *wall* time so far (its thread
+    // CPU only once it ends): read now, a descheduled batch would count its waiting as CPU and the
+    // guest-clock shares would never be scaled down to what it really used (the metering test
+    // fails under load). A small synchronous call waits for the task to end (normally already
+    // over: microseconds). With a batch pipelined behind, it would wait for that one too, so not then.
+    if (this.batchesInFlight === 0) this.isolate.getHeapStatisticsSync();
+    this.readCpu();
+    // With a later batch still in flight, the counter may already include part of its CPU: at
+    // most the wall time since this batch ended (one thread runs the isolate). That much stays in
+    // the pool for the later batch; the rest is this batch's.
+    const reserveNs = this.batchesInFlight > 0 ? Math.max(0, Date.now() - result.endMs + 1) * 1e6 : 0;
+    if (result.consumed === 0 && items.length > 0) this.refusedBatches++;
+    const consumed = items.slice(0, result.consumed);
+    if (result.consumed < items.length) this.deferred.push(...items.slice(result.consumed));
+    const attributedNs = this.attributeCpu(result.cpu, reserveNs, consumed);
+    if (result.consumed > 0) {
+      const perEvent = attributedNs / result.consumed;
+      this.avgEventNs = this.avgEventNs === 0 ? perEvent : this.avgEventNs * 0.7 + perEvent * 0.3;
     }
-    let drained: { ops: Op[] };
-    try {
-      drained = this.drainRef.applySync(undefined, [], { result: { copy: true }, timeout: 1000 }) as { ops: Op[] };
-    } catch (err) {
-      this.onBatchError(err as Error, items, cpuBefore);
-      return;
-    }
-    const deltaNs = Number(this.isolate.cpuTime - cpuBefore);
-    this.batchCpuNs += deltaNs;
-    if (result.consumed < items.length) this.requeue(items.slice(result.consumed));
-    const perEvent = deltaNs / Math.max(1, result.consumed);
-    this.avgEventNs = this.avgEventNs === 0 ? perEvent : this.avgEventNs * 0.7 + perEvent * 0.3;
-    this.attributeCpu(result.cpu, deltaNs, items.slice(0, result.consumed));
-    this.applyOps(drained.ops);
+    this.applyOps(result.ops);
     this.enforceCpuLimits();
   }
 
@@ -341,7 +445,7 @@ export class IsolateHost {
    * Settles with `work`, or rejects as soon as isolated-vm disposes the isolate under it. On Node 24
    * (isolated-vm 6.2) an isolate disposed for exceeding its memory limit leaves the pending
    * `apply()` promise unsettled forever (measured: disposed, never rejected); this turns that
-   * into the memory-limit failure it is. One flag poll every 25 ms per run of batches (`flush`),
+   * into the memory-limit failure it is. One flag poll every 25 ms per run of batches (from the first batch submitted to the pipeline emptying),
    * not a timer per batch.
    */
   private whileAlive<T>(work: Promise<T>): Promise<T> {
@@ -363,18 +467,23 @@ export class IsolateHost {
   }
 
   /**
-   * Splits a batch's exact CPU (the isolate's own counter) between invocations. Each event's
-   * owner gets what the guest clock measured for it; what no guest clock saw (garbage collection,
-   * promise chains that ran past the event's window, runtime bookkeeping) is shared equally by
-   * every invocation alive in the isolate, since all of them hold the heap that work serves. When
-   * the guest clock over-measured (the thread was descheduled mid-event), shares are scaled down.
-   * Either way the invocations' CPU sums to exactly what the isolate used.
+   * Splits the CPU the isolate's own counter measured between invocations. Each event's owner
+   * gets what the guest clock measured for it; what no guest clock saw (garbage collection,
+   * promise chains that ran past the event's window, runtime bookkeeping, events shorter than the
+   * clock's millisecond) is shared equally by every invocation alive in the isolate, since all of
+   * them hold the heap that work serves. When the guest clock over-measured (the thread was
+   * descheduled mid-event), shares are scaled down. Either way the invocations' CPU sums to what
+   * the isolate used: `reserveNs` (CPU a later batch may already have used) stays in the pool for
+   * that batch, and the pool is empty whenever no batch is in flight. Returns what was given.
    */
-  private attributeCpu(measured: Array<[string, number]>, deltaNs: number, items: Item[]): void {
+  private attributeCpu(measured: Array<[string, number]>, reserveNs: number, items: Item[]): number {
     for (const item of items) {
       const inv = item[0] === 'start' ? this.invocations.get(item[1]) : undefined;
       if (inv) inv.started = true;
     }
+    // The counter adds the wall time of a task still running on the isolate's thread and its
+    // thread CPU once it ends, so a reading can exceed a later one: the pool can run negative.
+    const availableNs = Math.max(0, this.unattributedNs);
     const ownNs = new Map<string, number>();
     let totalMeasuredNs = 0;
     for (const [owner, ms] of measured) {
@@ -382,17 +491,27 @@ export class IsolateHost {
       ownNs.set(owner, ms * 1e6);
       totalMeasuredNs += ms * 1e6;
     }
-    if (totalMeasuredNs > deltaNs) {
-      for (const [owner, ns] of ownNs) this.invocations.get(owner)!.cpuNs += (deltaNs * ns) / totalMeasuredNs;
-      return;
+    if (totalMeasuredNs > availableNs) {
+      for (const [owner, ns] of ownNs) this.invocations.get(owner)!.cpuNs += (availableNs * ns) / totalMeasuredNs;
+      this.unattributedNs -= availableNs;
+      return availableNs;
     }
     for (const [owner, ns] of ownNs) this.invocations.get(owner)!.cpuNs += ns;
-    const residual = deltaNs - totalMeasuredNs;
+    let given = totalMeasuredNs;
+    const residual = Math.max(0, availableNs - totalMeasuredNs - reserveNs);
     // Invocations still queued hold no heap yet, so they share nothing.
     const sharers = [...this.invocations.values()].filter((inv) => inv.started);
-    if (sharers.length === 0) return;
-    const share = residual / sharers.length;
-    for (const inv of sharers) inv.cpuNs += share;
+    if (sharers.length > 0 && residual > 0) {
+      const share = residual / sharers.length;
+      for (const inv of sharers) inv.cpuNs += share;
+      given += residual;
+    }
+    this.unattributedNs -= given;
+    // With nothing in flight and nobody to share it, what is left (runtime bookkeeping after the
+    // last invocation ended) is billed to no one, as before pipelining; a later call must not
+    // carry it (its CPU could then exceed its wall time).
+    if (this.batchesInFlight === 0 && sharers.length === 0) this.unattributedNs = Math.min(0, this.unattributedNs);
+    return given;
   }
 
   private enforceCpuLimits(): void {
@@ -403,7 +522,7 @@ export class IsolateHost {
     }
   }
 
-  private onBatchError(err: Error, items: Item[], cpuBefore: bigint): void {
+  private onBatchError(err: Error, items: Item[]): void {
     const message = String(err?.message ?? err);
     if (this.isolate.isDisposed || /memory limit/i.test(message)) {
       this.die(new SpillwayError('OUT_OF_MEMORY', 'The function ran past its memory limit; its isolate was disposed and restarts on the next call.'));
@@ -411,7 +530,8 @@ export class IsolateHost {
     }
     if (/timed out/i.test(message)) {
       // One event ran longer than the CPU limit without yielding. Find it, fail its invocation,
-      // keep what the batch produced before it, and run the events after it again.
+      // keep what the batch produced before it, and run the events after it again. (A batch
+      // pipelined behind this one runs nothing: the guest refuses it until these are put back.)
       let drained: { ops: Op[]; index: number } = { ops: [], index: 0 };
       try {
         drained = this.drainRef.applySync(undefined, [], { result: { copy: true }, timeout: 100 }) as { ops: Op[]; index: number };
@@ -419,15 +539,15 @@ export class IsolateHost {
         this.die(new SpillwayError('ISOLATE_CRASHED', 'The isolate stopped answering after a CPU-limit interruption.'));
         return;
       }
-      const deltaNs = Number(this.isolate.cpuTime - cpuBefore);
-      this.batchCpuNs += deltaNs;
+      this.readCpu();
       const culprit = items[drained.index];
-      const owner = culprit && culprit[0] !== 'timer' ? culprit[1] : null;
+      const owner = culprit && culprit[0] !== 'timer' && culprit[0] !== 'gc' ? culprit[1] : null;
       this.applyOps(drained.ops);
-      this.requeue(items.slice(drained.index + 1));
+      this.deferred.push(...items.slice(drained.index + 1));
       const inv = owner ? this.invocations.get(owner) : undefined;
       if (inv) {
-        inv.cpuNs += deltaNs;
+        inv.cpuNs += this.unattributedNs;
+        this.unattributedNs = 0;
         this.fail(inv, new SpillwayError('CPU_LIMIT', `The function ran more than ${inv.limits.cpuLimitMs} ms of CPU without yielding and was stopped.`, { cpuLimitMs: inv.limits.cpuLimitMs }));
       }
       return;
@@ -572,6 +692,7 @@ export class IsolateHost {
 
   private finish(inv: HostInvocation): void {
     if (!this.invocations.delete(inv.id)) return;
+    if (this.invocations.size === 0) this.lastUsedMs = Date.now();
     if (inv.wallTimer) clearTimeout(inv.wallTimer);
     inv.abort?.abort(inv.error ?? new Error('the invocation ended'));
     for (const timerId of inv.timers) {

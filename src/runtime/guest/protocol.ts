@@ -20,7 +20,9 @@ export type Item =
   | ['timer', number]
   | ['pull', string]
   | ['reply', string, number, boolean, unknown]
-  | ['cancel', string];
+  | ['cancel', string]
+  /** The isolate is idle: collect garbage and give freed pages back (IsolateHost.compact). */
+  | ['gc'];
 
 /** A failure the guest reports for an invocation. */
 export interface GuestError {
@@ -43,10 +45,13 @@ export type Op =
   | ['call', string, number, string, unknown]
   | ['done', string];
 
-/** What a batch reports: guest-clock milliseconds per invocation, and how many events it ran. */
+/** What a batch reports: guest-clock milliseconds per invocation, how many events it ran, and the operations it produced. */
 export interface BatchResult {
   cpu: Array<[string, number]>;
   consumed: number;
+  ops: Op[];
+  /** Guest clock (ms) when the batch's operations were taken, after its microtasks. */
+  endMs: number;
 }
 
 /** The response head the host answers an outbound `fetch.start`/`fetch.head` with. */
