@@ -105,19 +105,22 @@ export class BaselineTier {
     return best;
   }
 
-  /** CPU and memory of each worker since the previous sample (the first sample covers the time since start). */
+  /**
+   * CPU and memory of each worker since its previous sample. A worker's first sample only sets its
+   * starting point (its start-up, compiling and warming, is not load) and is left out.
+   */
   async sample(): Promise<WorkerUtilisation[]> {
     const nowNs = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     const own: WorkerSample = { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() };
     const procs = this.processes.filter((p) => p.usable);
     const samples = await Promise.all(procs.map((p) => p.sample()));
-    const rows: WorkerUtilisation[] = [this.utilisation(this.local.id, null, this.local.inFlight, own, nowNs, Number(process.uptime() * 1e6))];
+    const rows: Array<WorkerUtilisation | null> = [this.utilisation(this.local.id, null, this.local.inFlight, own, nowNs)];
     procs.forEach((p, i) => {
       const s = samples[i];
-      if (s) rows.push(this.utilisation(p.id, p.pid ?? null, p.inFlight, s, nowNs, p.startUs));
+      if (s) rows.push(this.utilisation(p.id, p.pid ?? null, p.inFlight, s, nowNs));
     });
-    return rows;
+    return rows.filter((r): r is WorkerUtilisation => r !== null);
   }
 
   evictFunction(functionId: string): void {
@@ -130,11 +133,12 @@ export class BaselineTier {
     this.processes = [];
   }
 
-  private utilisation(id: string, pid: number | null, inFlight: number, s: WorkerSample, nowNs: bigint, sinceStartUs: number): WorkerUtilisation {
+  private utilisation(id: string, pid: number | null, inFlight: number, s: WorkerSample, nowNs: bigint): WorkerUtilisation | null {
     const prev = this.last.get(id);
     this.last.set(id, { cpuUs: s.cpuUs, atNs: nowNs });
-    const wallUs = prev ? Number(nowNs - prev.atNs) / 1000 : Math.max(1, sinceStartUs);
-    const cpuUs = prev ? s.cpuUs - prev.cpuUs : s.cpuUs;
+    if (!prev) return null;
+    const wallUs = Number(nowNs - prev.atNs) / 1000;
+    const cpuUs = s.cpuUs - prev.cpuUs;
     const cpuPct = wallUs > 0 ? (cpuUs / wallUs / this.policy.cpuCoresPerWorker) * 100 : 0;
     const rssMb = s.rssBytes / (1024 * 1024);
     return { id, pid, inFlight, cpuPct: Math.max(0, cpuPct), memoryPct: (rssMb / this.policy.memoryMbPerWorker) * 100, rssMb };

@@ -116,6 +116,7 @@ export class CapacityService {
   /** One controller step now: sample, observe, apply. The periodic timer calls this. */
   async tick(): Promise<ScalingEventInput[]> {
     const sample = this.o.sampleSource ? await this.o.sampleSource() : await this.sampleBaseline();
+    if (sample === null) return [];
     this.lastSample = { ...sample, at: new Date(this.o.clock.now()).toISOString() };
     const changes = this.controller.observe(sample);
     // Also after a worker died: the baseline heals back to the controller's size.
@@ -161,9 +162,11 @@ export class CapacityService {
     }, this.o.policy.spillover.sampleIntervalMs);
   }
 
-  private async sampleBaseline(): Promise<UtilisationSample> {
+  /** The baseline's mean utilisation, or null when no worker has a previous sample yet. */
+  private async sampleBaseline(): Promise<UtilisationSample | null> {
     const rows = await this.baseline.sample();
     this.lastUtilisation = rows;
+    if (rows.length === 0) return null;
     const mean = (pick: (r: WorkerUtilisation) => number) => (rows.length === 0 ? 0 : rows.reduce((n, r) => n + pick(r), 0) / rows.length);
     return { cpuPct: mean((r) => r.cpuPct), memoryPct: mean((r) => r.memoryPct) };
   }
