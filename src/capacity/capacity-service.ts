@@ -116,11 +116,13 @@ export class CapacityService {
   /** One controller step now: sample, observe, apply. The periodic timer calls this. */
   async tick(): Promise<ScalingEventInput[]> {
     const sample = this.o.sampleSource ? await this.o.sampleSource() : await this.sampleBaseline();
-    if (sample === null) return [];
-    this.lastSample = { ...sample, at: new Date(this.o.clock.now()).toISOString() };
-    const changes = this.controller.observe(sample);
-    // Also after a worker died: the baseline heals back to the controller's size.
-    if (changes.some((c) => c.action === 'scale_up' || c.action === 'scale_down') || this.baseline.size !== this.controller.state.baselineWorkers) await this.applyBaselineSize();
+    let changes: ScalingEventInput[] = [];
+    if (sample !== null) {
+      this.lastSample = { ...sample, at: new Date(this.o.clock.now()).toISOString() };
+      changes = this.controller.observe(sample);
+    }
+    // Resize after a decision, and also after a worker died: the baseline heals back to the controller's size.
+    if (this.baseline.size !== this.controller.state.baselineWorkers) await this.applyBaselineSize();
     return changes;
   }
 
