@@ -320,7 +320,7 @@ export function rollupQueries(dialect: Dialect, group: StatsGroup, window: Stats
   const fnFilter = fn !== undefined ? ` AND function_id = ${p(3)}` : '';
   const withFn = (params: unknown[]) => (fn !== undefined ? [...params, fn] : params);
   return {
-    sums: { sql: `SELECT ${g} AS g, ${sums} FROM execution_rollups WHERE ${rollupWhere} GROUP BY ${g}`, params: rollupParams },
+    sums: { sql: `SELECT ${g} AS g, ${sums} FROM execution_rollups WHERE ${rollupWhere}${group === 'all' ? '' : ` GROUP BY ${g}`}`, params: rollupParams },
     hists: { sql: `SELECT ${g} AS g, wall_hist, cpu_hist FROM execution_rollups WHERE ${rollupWhere} AND finished <> 0`, params: rollupParams },
     /** Raw rows of a range (run for each edge). */
     edge: (since: string, until: string) => ({

@@ -126,7 +126,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows.map((r) => r.table_name);
     });
-    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
+    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'execution_rollups', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
   });
 
   it('lets several stores migrate one new schema at once, and each sees what another acknowledged', async () => {
