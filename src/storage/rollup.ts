@@ -169,7 +169,38 @@ export function rowContribution(row: Row): Contribution {
 
 export const hourKey = (createdAt: string) => createdAt.slice(0, 13);
 
-/** Changes to rollup rows, by `function_id \u0000 hour`. */
+/** A rollup table: hourly rows, and daily rows (the same sums per UTC day) so long windows read few rows. */
+export interface Level {
+  table: string;
+  /** The period column: the first `width` characters of created_at. */
+  key: string;
+  width: number;
+}
+export const HOURLY: Level = { table: 'execution_rollups', key: 'hour', width: 13 };
+export const DAILY: Level = { table: 'execution_rollups_daily', key: 'day', width: 10 };
+export const LEVELS: readonly Level[] = [HOURLY, DAILY];
+
+export function mergeAcc(into: Acc, from: Acc): void {
+  into.executions += from.executions;
+  into.pending += from.pending;
+  into.running += from.running;
+  into.completed += from.completed;
+  into.failed += from.failed;
+  into.http += from.http;
+  into.async += from.async;
+  into.coldStarts += from.coldStarts;
+  into.finished += from.finished;
+  into.cpuUs += from.cpuUs;
+  into.wallUs += from.wallUs;
+  into.durationMs += from.durationMs;
+  into.totalCost += from.totalCost;
+  into.wallClockCost += from.wallClockCost;
+  into.costed ||= from.costed;
+  for (const [k, n] of from.wallHist) bump(into.wallHist, k, n);
+  for (const [k, n] of from.cpuHist) bump(into.cpuHist, k, n);
+}
+
+/** Changes to hourly rollup rows, by `function_id \u0000 hour`. */
 export type Deltas = Map<string, Acc>;
 
 export function addToDeltas(deltas: Deltas, functionId: string, createdAt: string, c: Contribution, sign: number): void {
@@ -218,27 +249,42 @@ function counterValues(a: Acc): number[] {
 }
 
 /** The statements that apply one delta row: ensure the row, read (and lock) its histograms, write. */
-export function deltaSql(dialect: Dialect): { ensure: string; read: string; write: string } {
+export function deltaSql(dialect: Dialect, level: Level): { ensure: string; read: string; write: string } {
   const p = (n: number) => param(dialect, n);
-  const cols = ['function_id', 'hour', ...COUNTERS, 'wall_hist', 'cpu_hist'];
+  const { table, key } = level;
+  const cols = ['function_id', key, ...COUNTERS, 'wall_hist', 'cpu_hist'];
   const ensure =
-    `INSERT INTO execution_rollups (${cols.join(', ')}) VALUES (${p(1)}, ${p(2)}, ${COUNTERS.map(() => '0').join(', ')}, '{}', '{}') ` +
-    'ON CONFLICT (function_id, hour) DO NOTHING';
-  const read = `SELECT wall_hist, cpu_hist FROM execution_rollups WHERE function_id = ${p(1)} AND hour = ${p(2)}${dialect === 'postgres' ? ' FOR UPDATE' : ''}`;
+    `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${p(1)}, ${p(2)}, ${COUNTERS.map(() => '0').join(', ')}, '{}', '{}') ` +
+    `ON CONFLICT (function_id, ${key}) DO NOTHING`;
+  const read = `SELECT wall_hist, cpu_hist FROM ${table} WHERE function_id = ${p(1)} AND ${key} = ${p(2)}${dialect === 'postgres' ? ' FOR UPDATE' : ''}`;
   const sets = COUNTERS.map((c, i) => `${c} = ${c} + ${p(i + 1)}`);
   const n = COUNTERS.length;
   const write =
-    `UPDATE execution_rollups SET ${sets.join(', ')}, wall_hist = ${p(n + 1)}, cpu_hist = ${p(n + 2)} ` +
-    `WHERE function_id = ${p(n + 3)} AND hour = ${p(n + 4)}`;
+    `UPDATE ${table} SET ${sets.join(', ')}, wall_hist = ${p(n + 1)}, cpu_hist = ${p(n + 2)} ` +
+    `WHERE function_id = ${p(n + 3)} AND ${key} = ${p(n + 4)}`;
   return { ensure, read, write };
 }
 
-/** Sorted keys (a fixed lock order on PostgreSQL) with their split key. */
-export function deltaEntries(deltas: Deltas): Array<{ functionId: string; hour: string; acc: Acc }> {
-  return [...deltas.keys()].sort().map((key) => {
+/** The rows a level's table changes by, in sorted key order (a fixed lock order on PostgreSQL). */
+export function deltaEntries(deltas: Deltas, level: Level): Array<{ functionId: string; period: string; acc: Acc }> {
+  const byKey = new Map<string, Acc>();
+  for (const [key, acc] of deltas) {
     const [functionId, hour] = key.split('\u0000') as [string, string];
-    return { functionId, hour, acc: deltas.get(key)! };
+    const k = `${functionId}\u0000${hour.slice(0, level.width)}`;
+    const into = byKey.get(k);
+    if (into) mergeAcc(into, acc);
+    else byKey.set(k, copyAcc(acc));
+  }
+  return [...byKey.keys()].sort().map((k) => {
+    const [functionId, period] = k.split('\u0000') as [string, string];
+    return { functionId, period, acc: byKey.get(k)! };
   });
+}
+
+function copyAcc(acc: Acc): Acc {
+  const out = emptyAcc();
+  mergeAcc(out, acc);
+  return out;
 }
 
 function parseHist(text: unknown): Hist {
@@ -261,38 +307,53 @@ export function writeParams(functionId: string, hour: string, acc: Acc, current:
 
 // ---- Queries ----------------------------------------------------------------------------------
 
-/** The window split into whole hours (rollup) and edges (raw rows), or null when it has no whole hour. */
-export interface RollupPlan {
-  /** Whole hours: `hour >= from AND hour < to` (13-character keys). */
+/** A range of one rollup table's periods: `key >= from AND key < to`. */
+export interface Span {
+  level: Level;
   from: string;
   to: string;
-  /** ISO bounds of the whole-hour span. */
+}
+
+/** The window split into rollup spans and raw edges, or null when it has no whole hour. */
+export interface RollupPlan {
+  /** Whole days from the daily table, the whole hours around them from the hourly one. */
+  spans: Span[];
+  /** ISO bounds of the whole-hour span (the raw edges are the window outside it). */
   fromIso: string;
   toIso: string;
 }
 
-export function planWindow(window: StatsWindow): RollupPlan | null {
+const DAY_MS = 24 * HOUR_MS;
+
+export function planWindow(window: StatsWindow, group: StatsGroup): RollupPlan | null {
   const since = Date.parse(window.since);
   const until = Date.parse(window.until);
   if (!Number.isFinite(since) || !Number.isFinite(until)) return null;
   const h0 = Math.ceil(since / HOUR_MS) * HOUR_MS;
   const h1 = Math.floor(until / HOUR_MS) * HOUR_MS;
   if (h1 - h0 < HOUR_MS) return null;
-  const fromIso = new Date(h0).toISOString();
-  const toIso = new Date(h1).toISOString();
-  return { from: hourKey(fromIso), to: hourKey(toIso), fromIso, toIso };
+  const key = (ms: number, level: Level) => new Date(ms).toISOString().slice(0, level.width);
+  const hours = (from: number, to: number): Span[] => (to > from ? [{ level: HOURLY, from: key(from, HOURLY), to: key(to, HOURLY) }] : []);
+  const d0 = Math.ceil(h0 / DAY_MS) * DAY_MS;
+  const d1 = Math.floor(h1 / DAY_MS) * DAY_MS;
+  // Hourly groups need hourly rows; otherwise whole days come from the daily table.
+  const spans =
+    group !== 'hour' && d1 > d0
+      ? [...hours(h0, d0), { level: DAILY, from: key(d0, DAILY), to: key(d1, DAILY) }, ...hours(d1, h1)]
+      : hours(h0, h1);
+  return { spans, fromIso: new Date(h0).toISOString(), toIso: new Date(h1).toISOString() };
 }
 
-function rollupGroup(group: StatsGroup): string {
+function rollupGroup(group: StatsGroup, level: Level): string {
   switch (group) {
     case 'all':
       return "'all'";
     case 'function':
       return 'function_id';
     case 'hour':
-      return 'hour';
+      return level.key;
     case 'day':
-      return 'substr(hour, 1, 10)';
+      return `substr(${level.key}, 1, 10)`;
   }
 }
 
@@ -313,25 +374,35 @@ function rawGroup(group: StatsGroup, row: Row): string {
 export function rollupQueries(dialect: Dialect, group: StatsGroup, window: StatsWindow, plan: RollupPlan) {
   const p = (n: number) => param(dialect, n);
   const fn = window.functionId;
-  const g = rollupGroup(group);
-  const sums = COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ');
-  const rollupWhere = `hour >= ${p(1)} AND hour < ${p(2)}${fn !== undefined ? ` AND function_id = ${p(3)}` : ''}`;
-  const rollupParams: unknown[] = fn !== undefined ? [plan.from, plan.to, fn] : [plan.from, plan.to];
-  const fnFilter = fn !== undefined ? ` AND function_id = ${p(3)}` : '';
   const withFn = (params: unknown[]) => (fn !== undefined ? [...params, fn] : params);
+  const spanQuery = (span: Span, what: 'sums' | 'hists') => {
+    const { table, key } = span.level;
+    const g = rollupGroup(group, span.level);
+    const where = `${key} >= ${p(1)} AND ${key} < ${p(2)}${fn !== undefined ? ` AND function_id = ${p(3)}` : ''}`;
+    const sql =
+      what === 'sums'
+        ? `SELECT ${g} AS g, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM ${table} WHERE ${where}${group === 'all' ? '' : ` GROUP BY ${g}`}`
+        : `SELECT ${g} AS g, wall_hist, cpu_hist FROM ${table} WHERE ${where} AND finished <> 0`;
+    return { sql, params: withFn([span.from, span.to]) };
+  };
   return {
-    sums: { sql: `SELECT ${g} AS g, ${sums} FROM execution_rollups WHERE ${rollupWhere}${group === 'all' ? '' : ` GROUP BY ${g}`}`, params: rollupParams },
-    hists: { sql: `SELECT ${g} AS g, wall_hist, cpu_hist FROM execution_rollups WHERE ${rollupWhere} AND finished <> 0`, params: rollupParams },
+    sums: plan.spans.map((span) => spanQuery(span, 'sums')),
+    hists: plan.spans.map((span) => spanQuery(span, 'hists')),
     /** Raw rows of a range (run for each edge). */
     edge: (since: string, until: string) => ({
-      sql: `SELECT ${rawColumns(dialect)} FROM executions WHERE created_at >= ${p(1)} AND created_at < ${p(2)}${fnFilter}`,
+      sql: `SELECT ${rawColumns(dialect)} FROM executions WHERE created_at >= ${p(1)} AND created_at < ${p(2)}${fn !== undefined ? ` AND function_id = ${p(3)}` : ''}`,
       params: withFn([since, until]),
     }),
-    /** Rows of the whole hours that are not final yet. */
+    /**
+     * Rows of the whole hours that are not final yet, of every function (through the status index:
+     * few rows; with a function filter the planner would walk that function's rows instead), which
+     * `openRows` filters.
+     */
     open: {
-      sql: `SELECT ${rawColumns(dialect)} FROM executions WHERE status IN ('pending', 'running') AND created_at >= ${p(1)} AND created_at < ${p(2)}${fnFilter}`,
-      params: withFn([plan.fromIso, plan.toIso]),
+      sql: `SELECT ${rawColumns(dialect)} FROM executions WHERE status IN ('pending', 'running') AND created_at >= ${p(1)} AND created_at < ${p(2)}`,
+      params: [plan.fromIso, plan.toIso],
     },
+    openRows: (rows: Row[]) => (fn === undefined ? rows : rows.filter((r) => r.function_id === fn)),
   };
 }
 

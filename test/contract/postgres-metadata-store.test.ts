@@ -121,7 +121,7 @@ describe('PostgresMetadataStore on a shared server', () => {
     await first.close();
     // Back to version 3: no rollup table, no record of migration 4.
     await admin(async (client) => {
-      await client.query(`DROP TABLE "${mine}".execution_rollups`);
+      await client.query(`DROP TABLE "${mine}".execution_rollups, "${mine}".execution_rollups_daily`);
       await client.query(`DELETE FROM "${mine}".schema_migrations WHERE version >= 4`);
     });
     const upgraded = open(mine);
@@ -150,7 +150,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows.map((r) => r.table_name);
     });
-    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'execution_rollups', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
+    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'execution_rollups', 'execution_rollups_daily', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
   });
 
   it('lets several stores migrate one new schema at once, and each sees what another acknowledged', async () => {

@@ -47,6 +47,7 @@ import type { Table } from '../sql-migrations.js';
 import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, windowFilter, type StatsGroup } from '../sql-stats.js';
 import {
   EXACT_PERCENTILE_LIMIT,
+  LEVELS,
   ROLLUP_MIGRATION,
   addHists,
   addRawRows,
@@ -81,7 +82,7 @@ export interface PostgresMetadataStoreOptions {
 type Row = Record<string, unknown>;
 
 const D = 'postgres';
-const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: deltaSql(D) } as const;
+const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: LEVELS.map((level) => ({ level, sql: deltaSql(D, level) })) } as const;
 const JSON_OID = 114;
 const JSONB_OID = 3802;
 /** 24 columns a row: 1000 rows stay well under PostgreSQL's 65535 parameters a statement. */
@@ -452,17 +453,18 @@ export class PostgresMetadataStore implements MetadataStore {
    * percentiles included (percentile_cont; see sql-stats.ts).
    */
   private async grouped(group: StatsGroup, window: StatsWindow): Promise<Row[]> {
-    const plan = planWindow(window);
+    const plan = planWindow(window, group);
     if (plan) {
       const q = rollupQueries(D, group, window, plan);
-      const [sums, open, before, after] = await Promise.all([
-        this.run(q.sums.sql, q.sums.params),
+      const [open, before, after, ...sums] = await Promise.all([
         this.run(q.open.sql, q.open.params),
         ...[q.edge(window.since, plan.fromIso), q.edge(plan.toIso, window.until)].map((e) => this.run(e.sql, e.params)),
+        ...q.sums.map((part) => this.run(part.sql, part.params)),
       ]);
       const groups = new Map<string, Acc>();
-      addSums(groups, sums!.rows);
-      for (const part of [open!, before!, after!]) addRawRows(groups, group, part.rows);
+      for (const part of sums) addSums(groups, part.rows);
+      addRawRows(groups, group, q.openRows(open!.rows));
+      for (const part of [before!, after!]) addRawRows(groups, group, part.rows);
       if (window.percentiles === false) return groupRows(groups, false);
       if (finishedCount(groups) <= (window.exactPercentileLimit ?? EXACT_PERCENTILE_LIMIT)) {
         const { params } = windowFilter('postgres', window);
@@ -474,7 +476,7 @@ export class PostgresMetadataStore implements MetadataStore {
         });
       }
       // The raw rows' histograms are in the groups already; the rollup's are added to them.
-      addHists(groups, (await this.run(q.hists.sql, q.hists.params)).rows);
+      for (const part of await Promise.all(q.hists.map((h) => this.run(h.sql, h.params)))) addHists(groups, part.rows);
       return groupRows(groups, true);
     }
     const { params } = windowFilter('postgres', window);
@@ -497,11 +499,12 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /** Applies rollup changes inside the caller's transaction (rows locked in key order). */
   private async applyRollup(client: pg.PoolClient, deltas: Deltas): Promise<void> {
-    const sql = ROLLUP_SQL.delta;
-    for (const { functionId, hour, acc } of deltaEntries(deltas)) {
-      await client.query({ name: this.nameOf(sql.ensure), text: sql.ensure, values: [functionId, hour] });
-      const { rows } = await client.query<Row>({ name: this.nameOf(sql.read), text: sql.read, values: [functionId, hour] });
-      await client.query({ name: this.nameOf(sql.write), text: sql.write, values: writeParams(functionId, hour, acc, rows[0]) });
+    for (const { level, sql } of ROLLUP_SQL.delta) {
+      for (const { functionId, period, acc } of deltaEntries(deltas, level)) {
+        await client.query({ name: this.nameOf(sql.ensure), text: sql.ensure, values: [functionId, period] });
+        const { rows } = await client.query<Row>({ name: this.nameOf(sql.read), text: sql.read, values: [functionId, period] });
+        await client.query({ name: this.nameOf(sql.write), text: sql.write, values: writeParams(functionId, period, acc, rows[0]) });
+      }
     }
   }
 

@@ -49,6 +49,7 @@ import type { Table } from '../sql-migrations.js';
 import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, sqlitePercentileSql, windowFilter, withSqlitePercentiles, type StatsGroup } from '../sql-stats.js';
 import {
   EXACT_PERCENTILE_LIMIT,
+  LEVELS,
   ROLLUP_MIGRATION,
   addHists,
   addRawRows,
@@ -113,7 +114,7 @@ const SQL = {
   insertScalingEvent: insertSql(SCALING_EVENTS, D),
 } as const;
 
-const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: deltaSql(D) } as const;
+const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: LEVELS.map((level) => ({ level, sql: deltaSql(D, level) })) } as const;
 
 /** Columns of a key listing, in the order kvList reads them. */
 const KV_KEY_COLUMNS = 'entry_key, value_type, length(value) AS size, metadata, expires_at, updated_at';
@@ -395,12 +396,12 @@ export class SqliteMetadataStore implements MetadataStore {
    * percentiles ranked by a second query (see sql-stats.ts).
    */
   private grouped(group: StatsGroup, window: StatsWindow): Row[] {
-    const plan = planWindow(window);
+    const plan = planWindow(window, group);
     if (plan) {
       const q = rollupQueries(D, group, window, plan);
       const groups = new Map<string, Acc>();
-      addSums(groups, this.stmt(q.sums.sql).all(q.sums.params) as Row[]);
-      addRawRows(groups, group, this.stmt(q.open.sql).all(q.open.params) as Row[]);
+      for (const part of q.sums) addSums(groups, this.stmt(part.sql).all(part.params) as Row[]);
+      addRawRows(groups, group, q.openRows(this.stmt(q.open.sql).all(q.open.params) as Row[]));
       for (const edge of [q.edge(window.since, plan.fromIso), q.edge(plan.toIso, window.until)]) {
         addRawRows(groups, group, this.stmt(edge.sql).all(edge.params) as Row[]);
       }
@@ -410,7 +411,7 @@ export class SqliteMetadataStore implements MetadataStore {
         return withSqlitePercentiles(groupRows(groups, false), this.stmt(sqlitePercentileSql(group, window)).all(params) as Row[]);
       }
       // The raw rows' histograms are in the groups already; the rollup's are added to them.
-      addHists(groups, this.stmt(q.hists.sql).all(q.hists.params) as Row[]);
+      for (const part of q.hists) addHists(groups, this.stmt(part.sql).all(part.params) as Row[]);
       return groupRows(groups, true);
     }
     const { params } = windowFilter('sqlite', window);
@@ -422,10 +423,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Applies rollup changes (inside the caller's transaction). */
   private applyRollup(deltas: Deltas): void {
-    for (const { functionId, hour, acc } of deltaEntries(deltas)) {
-      this.stmt(ROLLUP_SQL.delta.ensure).run(functionId, hour);
-      const current = this.stmt(ROLLUP_SQL.delta.read).get(functionId, hour) as Row | undefined;
-      this.stmt(ROLLUP_SQL.delta.write).run(writeParams(functionId, hour, acc, current));
+    for (const { level, sql } of ROLLUP_SQL.delta) {
+      for (const { functionId, period, acc } of deltaEntries(deltas, level)) {
+        this.stmt(sql.ensure).run(functionId, period);
+        const current = this.stmt(sql.read).get(functionId, period) as Row | undefined;
+        this.stmt(sql.write).run(writeParams(functionId, period, acc, current));
+      }
     }
   }
 
