@@ -1,21 +1,24 @@
 /**
- * The hourly execution rollup (migration 4, table `execution_rollups`), shared by the SQLite and
- * PostgreSQL adapters: what a row holds, how a write changes it, and how a stats query over a long
- * window reads it.
+ * The execution rollups (migration 4: tables `execution_rollups`, per hour, and
+ * `execution_rollups_daily`, per day), shared by the SQLite and PostgreSQL adapters: what a row
+ * holds, how a write changes it, and how a stats query over a long window reads it.
  *
- * One row per (function, UTC hour of `created_at`) sums the executions in a **final** state
- * (completed or failed) of that hour: counts (executions, completed, failed, http, async, cold
- * starts, finished attempts), sums (CPU µs, wall µs, duration ms, cost, wall-clock cost) and two
- * sparse log-scale histograms (wall µs and CPU µs; JSON objects bucket → count). The store keeps it
- * in the same transaction as the write that changes an execution: insertExecutions/createExecution
- * add final records; updateExecution reads the old row first, takes the old contribution out when
- * the old row was final and puts the new one in when the new row is final. So a row counts exactly
- * once however often it is rewritten (running → completed, failed → pending for a retry → completed,
- * a final row rewritten again), and the rollup always equals the sum over the final rows of each hour.
+ * One row per (function, UTC hour — or UTC day — of `created_at`) sums the executions in a **final**
+ * state (completed or failed) of that period: counts (executions, completed, failed, http, async,
+ * cold starts, finished attempts), sums (CPU µs, wall µs, duration ms, cost, wall-clock cost) and
+ * two sparse log-scale histograms (wall µs and CPU µs; JSON objects bucket → count). The store keeps
+ * both tables in the same transaction as the write that changes an execution: insertExecutions and
+ * createExecution add final records; updateExecution reads the old row first, takes the old
+ * contribution out when the old row was final and puts the new one in when the new row is final.
+ * So a row counts exactly once however often it is rewritten (running → completed, failed → pending
+ * for a retry → completed, a final row rewritten again), and each rollup row always equals the sum
+ * over the final rows of its period. Trigger is a pair of counters (http, async), not a key column:
+ * it halves the rows and no query groups by it.
  *
  * A stats query whose window spans at least one whole UTC hour reads:
- * - the whole hours from the rollup (≈ functions × hours rows instead of every execution);
- * - the executions of those hours that are not final (pending/running; `executions_status_created`);
+ * - the whole days from the daily table and the whole hours around them from the hourly one
+ *   (hourly series read hours only), ≈ functions × (days + 46) rows at most, instead of every execution;
+ * - the executions of the whole hours that are not final (pending/running; `executions_status_created`);
  * - every execution of the partial hours at the window's two edges (`executions_created`);
  * and adds them up in JS. Counts, sums and averages therefore equal the raw-row figures (costs up
  * to float summation order; both are rounded to 1e-12). Percentiles are exact (the ranked query of
