@@ -268,6 +268,32 @@ export function deltaSql(dialect: Dialect, level: Level): { ensure: string; read
   return { ensure, read, write };
 }
 
+/**
+ * PostgreSQL: one statement applying `rows` delta rows to a level's table, the histograms merged in
+ * SQL (jsonb), rows locked in the VALUES order (sorted: a fixed lock order). SQLite, which runs in
+ * process, uses deltaSql's three statements per row instead.
+ */
+export function pgUpsertSql(level: Level, rows: number): string {
+  const { table, key } = level;
+  const width = 2 + COUNTERS.length + 2;
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) tuples.push(`(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+  const merge = (col: string) =>
+    `(SELECT COALESCE(jsonb_object_agg(k, n), '{}'::jsonb)::text FROM (SELECT k, SUM(n) AS n FROM (` +
+    `SELECT key AS k, value::bigint AS n FROM jsonb_each_text(${table}.${col}::jsonb) UNION ALL ` +
+    `SELECT key, value::bigint FROM jsonb_each_text(excluded.${col}::jsonb)) u GROUP BY k HAVING SUM(n) <> 0) m)`;
+  return (
+    `INSERT INTO ${table} (function_id, ${key}, ${COUNTERS.join(', ')}, wall_hist, cpu_hist) VALUES ${tuples.join(', ')} ` +
+    `ON CONFLICT (function_id, ${key}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}, ` +
+    `wall_hist = ${merge('wall_hist')}, cpu_hist = ${merge('cpu_hist')}`
+  );
+}
+
+/** Parameters of pgUpsertSql for these delta rows. */
+export function pgUpsertParams(entries: Array<{ functionId: string; period: string; acc: Acc }>): unknown[] {
+  return entries.flatMap(({ functionId, period, acc }) => [functionId, period, ...counterValues(acc), mergeHistText('{}', acc.wallHist), mergeHistText('{}', acc.cpuHist)]);
+}
+
 /** The rows a level's table changes by, in sorted key order (a fixed lock order on PostgreSQL). */
 export function deltaEntries(deltas: Deltas, level: Level): Array<{ functionId: string; period: string; acc: Acc }> {
   const byKey = new Map<string, Acc>();

@@ -55,17 +55,17 @@ import {
   addToDeltas,
   backfillSql,
   deltaEntries,
-  deltaSql,
   finishedCount,
   groupRows,
   insertDeltas,
   isFinal,
   oldRowSql,
+  pgUpsertParams,
+  pgUpsertSql,
   planWindow,
   rollupQueries,
   rowContribution,
   updateDeltas,
-  writeParams,
   type Acc,
   type Deltas,
 } from '../rollup.js';
@@ -82,7 +82,9 @@ export interface PostgresMetadataStoreOptions {
 type Row = Record<string, unknown>;
 
 const D = 'postgres';
-const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: LEVELS.map((level) => ({ level, sql: deltaSql(D, level) })) } as const;
+const ROLLUP_SQL = { oldRow: oldRowSql(D) } as const;
+/** Rollup rows per upsert statement (16 parameters each, well under PostgreSQL's 65,535). */
+const ROLLUP_CHUNK = 1000;
 const JSON_OID = 114;
 const JSONB_OID = 3802;
 /** 24 columns a row: 1000 rows stay well under PostgreSQL's 65535 parameters a statement. */
@@ -499,11 +501,13 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /** Applies rollup changes inside the caller's transaction (rows locked in key order). */
   private async applyRollup(client: pg.PoolClient, deltas: Deltas): Promise<void> {
-    for (const { level, sql } of ROLLUP_SQL.delta) {
-      for (const { functionId, period, acc } of deltaEntries(deltas, level)) {
-        await client.query({ name: this.nameOf(sql.ensure), text: sql.ensure, values: [functionId, period] });
-        const { rows } = await client.query<Row>({ name: this.nameOf(sql.read), text: sql.read, values: [functionId, period] });
-        await client.query({ name: this.nameOf(sql.write), text: sql.write, values: writeParams(functionId, period, acc, rows[0]) });
+    for (const level of LEVELS) {
+      const entries = deltaEntries(deltas, level);
+      for (let i = 0; i < entries.length; i += ROLLUP_CHUNK) {
+        const chunk = entries.slice(i, i + ROLLUP_CHUNK);
+        const text = pgUpsertSql(level, chunk.length);
+        // Named (prepared) only for the common small batches, so the statement cache stays small.
+        await client.query(chunk.length <= 32 ? { name: this.nameOf(text), text, values: pgUpsertParams(chunk) } : { text, values: pgUpsertParams(chunk) });
       }
     }
   }
