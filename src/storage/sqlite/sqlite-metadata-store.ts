@@ -222,12 +222,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Replaces the record; the rollup loses the old row's figures if it was final and gains the new ones if final. */
   async updateExecution(execution: ExecutionRecord): Promise<boolean> {
+    // IMMEDIATE: the transaction reads before it writes, and another process writing in between
+    // would otherwise fail the lock upgrade (SQLITE_BUSY) instead of waiting on busy_timeout.
     return this.db.transaction(() => {
       const old = this.stmt(ROLLUP_SQL.oldRow).get(execution.id) as Row | undefined;
       const changed = this.stmt(SQL.updateExecution).run(updateParams(EXECUTIONS, execution, D)).changes > 0;
       if (changed) this.applyRollup(updateDeltas(old, execution));
       return changed;
-    })();
+    }).immediate();
   }
 
   async listExecutions(query: ExecutionQuery): Promise<ExecutionRecord[]> {
