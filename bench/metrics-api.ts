@@ -2,8 +2,9 @@
  * Metrics and cost API latency over a realistic history: a real server (its own process, SQLite)
  * whose store is seeded, before the server starts, with --executions executions (default 100,000)
  * of --functions functions (default 20, popularity skewed) spread over the last --days days
- * (default 30). The seed goes through a SqliteMetadataStore opened on the server's own database
- * file (<data dir>/spillway.db, the file openStore picks), then closed; the server migrates it
+ * (default 30), and --scaling-events capacity decisions (default 2,000) over the same days. The
+ * seed goes through a SqliteMetadataStore opened on the server's own database file
+ * (<data dir>/spillway.db, the file openStore picks), then closed; the server migrates it
  * again at start (a no-op) and serves from it. Records look like real ones: 5% failed, 1%
  * pending, 30% queued, 2% cold starts, wall times log-normal around 20 ms with 5-20% of it CPU,
  * costs from src/executions/cost.ts. A fixed PRNG seed makes runs comparable.
@@ -13,7 +14,7 @@
  * in the same run, is the floor (HTTP + Fastify + JSON, no aggregation). Target: p95 under 100 ms
  * for each endpoint.
  *
- *   node --no-node-snapshot --import tsx bench/metrics-api.ts [--executions=100000] [--functions=20] [--days=30] [--calls=50] [--warmup=5]
+ *   node --no-node-snapshot --import tsx bench/metrics-api.ts [--executions=100000] [--functions=20] [--days=30] [--calls=50] [--warmup=5] [--scaling-events=2000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ const FUNCTIONS = numFlag(args, 'functions', 20);
 const DAYS = numFlag(args, 'days', 30);
 const CALLS = numFlag(args, 'calls', 50);
 const WARMUP = numFlag(args, 'warmup', 5);
+const SCALING_EVENTS = numFlag(args, 'scaling-events', 2_000);
 const TARGET_MS = 100;
 const t0 = Date.now();
 
@@ -114,6 +116,23 @@ async function seed(dataDir: string): Promise<{ seedSeconds: number; functions: 
     }
     await store.insertExecutions(batch);
   }
+  // Capacity decisions for /api/metrics/scaling-history: one every ~20 minutes over the days.
+  const actions = ['scale_up', 'scale_down', 'spillover_on', 'spillover_off'] as const;
+  for (let i = 0; i < SCALING_EVENTS; i++) {
+    const action = actions[Math.floor(random() * actions.length)]!;
+    await store.insertScalingEvent({
+      id: `se_bench_${i}`,
+      functionId: null,
+      action,
+      instanceCount: 1 + Math.floor(random() * 8),
+      reason: 'seeded by bench/metrics-api.ts',
+      tier: random() < 0.5 ? 'baseline' : 'burst',
+      metric: 'utilization',
+      value: random(),
+      threshold: 0.8,
+      timestamp: new Date(now - random() * DAYS * 86_400_000).toISOString(),
+    });
+  }
   await store.close();
   return { seedSeconds: round((Date.now() - started) / 1000, 1), functions };
 }
@@ -138,6 +157,9 @@ const ENDPOINTS: Array<[label: string, path: string]> = [
   ['costs/trends 24h', '/api/costs/trends'],
   ['costs/trends 7d', '/api/costs/trends?period=7d'],
   ['costs/trends 30d', '/api/costs/trends?period=30d'],
+  ['scaling-history (latest 50)', '/api/metrics/scaling-history'],
+  [`scaling-history ${DAYS} days, 1000`, `/api/metrics/scaling-history?limit=1000&since=${monthAgo}T00:00:00Z`],
+  ['scaling-history scale_up, 1000', '/api/metrics/scaling-history?action=scale_up&limit=1000'],
   ['prometheus /metrics', '/metrics'],
 ];
 
@@ -168,7 +190,7 @@ try {
 const markdown = [
   `### metrics-api`,
   '',
-  `${EXECUTIONS.toLocaleString('en-US')} executions of ${FUNCTIONS} functions over ${DAYS} days in SQLite (seeded in ${seedSeconds} s); ${CALLS} sequential calls per endpoint after ${WARMUP} warm-up calls; client-side ms. Target: p95 < ${TARGET_MS} ms.`,
+  `${EXECUTIONS.toLocaleString('en-US')} executions of ${FUNCTIONS} functions (and ${SCALING_EVENTS.toLocaleString('en-US')} scaling events) over ${DAYS} days in SQLite (seeded in ${seedSeconds} s); ${CALLS} sequential calls per endpoint after ${WARMUP} warm-up calls; client-side ms. Target: p95 < ${TARGET_MS} ms.`,
   '',
   markdownTable(
     ['endpoint', 'path', 'p50 ms', 'p95 ms', 'max ms', 'target'],
@@ -176,5 +198,5 @@ const markdown = [
   ),
 ].join('\n');
 const targets = Object.fromEntries(results.filter((r) => r.met !== null).map((r) => [r.label, { p95: r.p95, met: r.met }]));
-writeResults('metrics-api', { config: { executions: EXECUTIONS, functions: FUNCTIONS, days: DAYS, calls: CALLS, warmup: WARMUP, targetMs: TARGET_MS }, seedSeconds, results, targets, elapsedS: round((Date.now() - t0) / 1000, 1) }, markdown);
+writeResults('metrics-api', { config: { executions: EXECUTIONS, scalingEvents: SCALING_EVENTS, functions: FUNCTIONS, days: DAYS, calls: CALLS, warmup: WARMUP, targetMs: TARGET_MS }, seedSeconds, results, targets, elapsedS: round((Date.now() - t0) / 1000, 1) }, markdown);
 console.log(markdown);

@@ -142,6 +142,52 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS scaling_events_created ON scaling_events ({newest});
   CREATE INDEX IF NOT EXISTS scaling_events_action_created ON scaling_events (action, {newest});
   `,
+  // 4: the execution rollups (src/storage/rollup.ts): per function and UTC hour (and UTC day) of
+  // created_at, sums over the executions in a final state and sparse log-scale histograms (JSON
+  // text) of their wall and CPU times. The store backfills them from the executions table when this
+  // migration runs.
+  `
+  CREATE TABLE IF NOT EXISTS execution_rollups (
+    function_id TEXT NOT NULL,
+    hour TEXT NOT NULL,
+    executions {bigint} NOT NULL,
+    completed {bigint} NOT NULL,
+    failed {bigint} NOT NULL,
+    http {bigint} NOT NULL,
+    async_count {bigint} NOT NULL,
+    cold_starts {bigint} NOT NULL,
+    finished {bigint} NOT NULL,
+    cpu_us {real} NOT NULL,
+    wall_us {real} NOT NULL,
+    duration_ms {real} NOT NULL,
+    total_cost {real} NOT NULL,
+    wall_clock_cost {real} NOT NULL,
+    wall_hist TEXT NOT NULL,
+    cpu_hist TEXT NOT NULL,
+    PRIMARY KEY (function_id, hour)
+  );
+  CREATE INDEX IF NOT EXISTS execution_rollups_hour ON execution_rollups (hour, function_id);
+  CREATE TABLE IF NOT EXISTS execution_rollups_daily (
+    function_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    executions {bigint} NOT NULL,
+    completed {bigint} NOT NULL,
+    failed {bigint} NOT NULL,
+    http {bigint} NOT NULL,
+    async_count {bigint} NOT NULL,
+    cold_starts {bigint} NOT NULL,
+    finished {bigint} NOT NULL,
+    cpu_us {real} NOT NULL,
+    wall_us {real} NOT NULL,
+    duration_ms {real} NOT NULL,
+    total_cost {real} NOT NULL,
+    wall_clock_cost {real} NOT NULL,
+    wall_hist TEXT NOT NULL,
+    cpu_hist TEXT NOT NULL,
+    PRIMARY KEY (function_id, day)
+  );
+  CREATE INDEX IF NOT EXISTS execution_rollups_daily_day ON execution_rollups_daily (day, function_id);
+  `,
 ];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {

@@ -14,6 +14,10 @@
  *
  * Buckets group by a prefix of the ISO-8601 `created_at` text (13 characters: the UTC hour, 10:
  * the day), which both databases compute the same way and which sorts chronologically.
+ *
+ * These queries read every row of the window: the adapters use them for windows shorter than a
+ * whole UTC hour, and for the exact percentiles of small windows. Longer windows are read from the
+ * hourly and daily rollups (rollup.ts), which give the same counts and sums.
  */
 import type { ExecutionBucket, ExecutionStats, FunctionExecutionStats, StatsWindow } from './types.js';
 import { param, type Dialect } from './sql-migrations.js';

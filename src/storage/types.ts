@@ -229,6 +229,12 @@ export interface StatsWindow {
   functionId?: string;
   /** False: skip the percentiles (they come back null), which saves SQLite a sort of the window. Default true. */
   percentiles?: boolean;
+  /**
+   * Windows spanning a whole UTC hour or more are read from the hourly rollup (src/storage/rollup.ts):
+   * their percentiles are ranked exactly when the window holds at most this many finished attempts
+   * (default 2,000), otherwise taken from the rollup's histograms (within ±4.9%).
+   */
+  exactPercentileLimit?: number;
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
   AnalyticsEventRecord,
   DeadLetterRecord,
   ExecutionRecord,
+  ExecutionStats,
   FunctionRecord,
   KvEntry,
   MetadataStore,
@@ -936,6 +937,168 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
           assert.deepEqual(plain, hours.map((h) => ({ ...h, wallMsP95: null })));
           const noRanks = await s.executionStats({ ...window, percentiles: false });
           assert.deepEqual(noRanks, { ...(await s.executionStats(window)), wallMsP50: null, wallMsP95: null, wallMsP99: null, cpuUsP95: null });
+        } finally {
+          await s.close();
+        }
+      });
+    });
+
+    describe('hourly rollup', () => {
+      /** A deterministic PRNG (mulberry32), so a failure reproduces. */
+      function prng(seed: number): () => number {
+        let a = seed >>> 0;
+        return () => {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let x = a;
+          x = Math.imul(x ^ (x >>> 15), x | 1);
+          x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+          return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+        };
+      }
+      /** percentile_cont over plain values: the reference the stores must match. */
+      function cont(values: number[], p: number): number | null {
+        if (values.length === 0) return null;
+        const v = [...values].sort((x, y) => x - y);
+        const pos = p * (v.length - 1);
+        const lo = Math.floor(pos);
+        return lo + 1 < v.length ? v[lo]! + (v[lo + 1]! - v[lo]!) * (pos - lo) : v[lo]!;
+      }
+      /** The figures of a window computed from the records themselves (what the raw rows hold). */
+      function reference(records: ExecutionRecord[]) {
+        const done = records.filter((r) => r.wallUs !== null && r.cpuUs !== null);
+        const count = (f: (r: ExecutionRecord) => boolean) => records.filter(f).length;
+        return {
+          total: records.length,
+          pending: count((r) => r.status === 'pending'),
+          running: count((r) => r.status === 'running'),
+          completed: count((r) => r.status === 'completed'),
+          failed: count((r) => r.status === 'failed'),
+          http: count((r) => r.trigger === 'http'),
+          async: count((r) => r.trigger === 'async'),
+          coldStarts: count((r) => r.coldStart),
+          cpuUsTotal: done.reduce((n, r) => n + r.cpuUs!, 0),
+          totalCost: records.reduce((n, r) => n + (r.cost?.totalCost ?? 0), 0),
+          wallClockCost: records.reduce((n, r) => n + (r.cost?.wallClockCost ?? 0), 0),
+          wallMsP50: cont(done.map((r) => r.wallUs! / 1000), 0.5),
+          wallMsP95: cont(done.map((r) => r.wallUs! / 1000), 0.95),
+          wallMsP99: cont(done.map((r) => r.wallUs! / 1000), 0.99),
+          cpuUsP95: cont(done.map((r) => r.cpuUs!), 0.95),
+          cpuUsAvg: done.length ? done.reduce((n, r) => n + r.cpuUs!, 0) / done.length : null,
+          wallMsAvg: done.length ? done.reduce((n, r) => n + r.wallUs!, 0) / done.length / 1000 : null,
+        };
+      }
+      const close = (actual: number | null, expected: number | null, tolerance: number, what: string) => {
+        if (expected === null) return assert.equal(actual, null, what);
+        assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance * Math.abs(expected) + 1e-9, `${what}: ${actual} vs ${expected}`);
+      };
+      /** Counts exact; sums and averages to float rounding; percentiles within `bound` (relative). */
+      function check(stats: Omit<ExecutionStats, never>, records: ExecutionRecord[], bound: number, what: string) {
+        const ref = reference(records);
+        for (const k of ['total', 'pending', 'running', 'completed', 'failed', 'http', 'async', 'coldStarts'] as const) assert.equal(stats[k], ref[k], `${what} ${k}`);
+        for (const k of ['cpuUsTotal', 'totalCost', 'wallClockCost', 'cpuUsAvg', 'wallMsAvg'] as const) close(stats[k], ref[k], 1e-9, `${what} ${k}`);
+        for (const k of ['wallMsP50', 'wallMsP95', 'wallMsP99', 'cpuUsP95'] as const) close(stats[k], ref[k], bound, `${what} ${k}`);
+      }
+
+      /**
+       * 3 days of executions of two functions, written the ways the platform writes them: HTTP records
+       * in batches (final on arrival), async ones created pending and taken through running to a final
+       * state, some through a retry (failed attempt → pending with its times and cost → running →
+       * final), some updated again once final (same status, new logs) or postponed (pending → pending).
+       */
+      async function history(): Promise<{ s: MetadataStore; records: Map<string, ExecutionRecord>; a: string; b: string }> {
+        const s = await fresh();
+        const a = key('fn');
+        const b = key('fn');
+        const random = prng(7);
+        const records = new Map<string, ExecutionRecord>();
+        const base = finished(a).cost!;
+        const make = (i: number): ExecutionRecord => {
+          const wallUs = Math.round(20_000 * Math.exp((random() + random() + random() - 1.5) * 1.5));
+          const cpuUs = i % 17 === 0 ? 0 : Math.round(wallUs * (0.05 + random() * 0.15));
+          const at = Math.floor(random() * 3 * 86_400);
+          const cost = i % 13 === 0 ? null : { ...base, totalCost: cpuUs * 1e-9, wallClockCost: wallUs * 1e-9 };
+          return pending(random() < 0.7 ? a : b, {
+            trigger: 'http', status: random() < 0.1 ? 'failed' : 'completed', createdAt: t(at), startTime: t(at), endTime: t(at),
+            duration: wallUs / 1000, wallUs, cpuUs, coldStart: random() < 0.05, cost,
+          });
+        };
+        const http = Array.from({ length: 400 }, (_, i) => make(i));
+        // A failure before the function ran: final without times.
+        http.push(pending(a, { trigger: 'http', status: 'failed', createdAt: t(3_600 * 5 + 1) }));
+        // Still pending in a whole hour of the window.
+        http.push(pending(b, { createdAt: t(3_600 * 30 + 12) }));
+        for (let i = 0; i < http.length; i += 100) await s.insertExecutions(http.slice(i, i + 100));
+        for (const r of http) records.set(r.id, r);
+
+        for (let i = 0; i < 60; i++) {
+          const final = make(1_000 + i);
+          const queued = pending(final.functionId, { createdAt: final.createdAt });
+          await s.createExecution(queued);
+          const update = async (over: Partial<ExecutionRecord>) => {
+            const next = { ...records.get(queued.id) ?? queued, ...over };
+            assert.equal(await s.updateExecution(next), true);
+            records.set(queued.id, next);
+          };
+          if (i % 6 === 0) await update({ status: 'pending', nextAttemptAt: final.createdAt }); // postponed
+          await update({ status: 'running', startTime: final.createdAt });
+          if (i % 3 === 0) {
+            // A failed attempt to retry: pending again, keeping that attempt's times and cost.
+            await update({ status: 'pending', retryCount: 1, wallUs: 999, cpuUs: 99, duration: 0.999, cost: { ...base, totalCost: 1e-7, wallClockCost: 1e-6 }, error: { code: 'FUNCTION_ERROR', message: 'retry', functionFault: true } });
+            if (i % 9 === 0) continue; // left waiting for its retry
+            await update({ status: 'running' });
+          }
+          if (i % 10 === 5) continue; // still running
+          await update({ status: final.status, wallUs: final.wallUs, cpuUs: final.cpuUs, duration: final.duration, cost: final.cost, coldStart: final.coldStart, endTime: final.endTime });
+          // Final, then written again (a redelivered job, a dead-letter note): counted once.
+          if (i % 4 === 0) await update({ logs: [{ level: 'info', message: 'again', atMs: 1 }] });
+          // A final row rewritten with other figures: the rollup follows the row.
+          if (i % 8 === 1) await update({ status: 'failed', wallUs: 55_000, cpuUs: 5_000, cost: { ...base, totalCost: 5e-6, wallClockCost: 5.5e-5 } });
+        }
+        return { s, records, a, b };
+      }
+      // Partial hours at both edges: [00:30 of day 0, 12:30 of day 2).
+      const window = { since: t(1_800), until: t(2 * 86_400 + 12 * 3_600 + 1_800) };
+      const inWindow = (records: Map<string, ExecutionRecord>, fn?: string, from = window.since, to = window.until) =>
+        [...records.values()].filter((r) => r.createdAt >= from && r.createdAt < to && (fn === undefined || r.functionId === fn));
+
+      it('gives the raw rows\' figures: exact ranks up to the limit, histogram ranks within ±4.9% beyond', async () => {
+        const { s, records, a, b } = await history();
+        try {
+          check(await s.executionStats(window), inWindow(records), 1e-9, 'exact');
+          check(await s.executionStats({ ...window, exactPercentileLimit: 0 }), inWindow(records), 0.049, 'histogram');
+          for (const fn of [a, b]) {
+            check(await s.executionStats({ ...window, functionId: fn, exactPercentileLimit: 0 }), inWindow(records, fn), 0.049, `histogram ${fn}`);
+          }
+          const rows = await s.executionStatsByFunction({ ...window, exactPercentileLimit: 0 });
+          assert.deepEqual(rows.map((r) => r.functionId), [a, b].sort());
+          for (const r of rows) check(r, inWindow(records, r.functionId), 0.049, `by function ${r.functionId}`);
+          // A window within one hour, and one of exactly one whole hour.
+          check(await s.executionStats({ since: t(3_600 * 5 + 60), until: t(3_600 * 5 + 3_000) }), inWindow(records, undefined, t(3_600 * 5 + 60), t(3_600 * 5 + 3_000)), 1e-9, 'inside an hour');
+          check(await s.executionStats({ since: t(3_600 * 5), until: t(3_600 * 6), exactPercentileLimit: 0 }), inWindow(records, undefined, t(3_600 * 5), t(3_600 * 6)), 0.049, 'one hour');
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('buckets by hour and day as the raw rows do', async () => {
+        const { s, records, a } = await history();
+        try {
+          for (const unit of ['hour', 'day'] as const) {
+            const width = unit === 'hour' ? 13 : 10;
+            const buckets = await s.executionBuckets({ ...window, unit, functionId: a, exactPercentileLimit: 0 });
+            const expected = new Map<string, ExecutionRecord[]>();
+            for (const r of inWindow(records, a)) expected.set(r.createdAt.slice(0, width), [...(expected.get(r.createdAt.slice(0, width)) ?? []), r]);
+            assert.deepEqual(buckets.map((x) => x.start.slice(0, width)), [...expected.keys()].sort());
+            for (const x of buckets) {
+              const ref = reference(expected.get(x.start.slice(0, width))!);
+              assert.equal(x.executions, ref.total);
+              assert.equal(x.errors, ref.failed);
+              close(x.cost, ref.totalCost, 1e-9, `${x.start} cost`);
+              close(x.wallClockCost, ref.wallClockCost, 1e-9, `${x.start} wall-clock cost`);
+              close(x.wallMsAvg, ref.wallMsAvg, 1e-9, `${x.start} wall avg`);
+              close(x.wallMsP95, ref.wallMsP95, 0.049, `${x.start} wall p95`);
+            }
+          }
         } finally {
           await s.close();
         }

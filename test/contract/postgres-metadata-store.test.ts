@@ -108,6 +108,30 @@ describe('PostgresMetadataStore on a shared server', () => {
     for (const schema of schemas) await dropSchema(schema);
   });
 
+  it('upgrades a database made before the rollup: migration 4 builds it from the executions there', async () => {
+    const mine = schemaFor();
+    const first = open(mine);
+    await first.migrate();
+    const base = { functionId: fn.id, versionId: fn.currentVersion, trigger: 'http' as const, input: null, output: null, error: null, retryCount: 0, maxRetries: 0, startTime: null, endTime: null, duration: 5, coldStart: false, instanceId: null, logs: [], cost: null, nextAttemptAt: null, inputBytes: 0, outputBytes: 0, replayOf: null };
+    await first.insertExecutions([
+      { ...base, id: 'ex_pg_1', status: 'completed', createdAt: '2026-01-01T00:00:01.000Z', cpuUs: 120, wallUs: 5_000 },
+      { ...base, id: 'ex_pg_2', status: 'failed', createdAt: '2026-01-01T01:10:00.000Z', cpuUs: 300, wallUs: 9_000, coldStart: true },
+      { ...base, id: 'ex_pg_3', status: 'pending', createdAt: '2026-01-01T01:20:00.000Z', cpuUs: null, wallUs: null },
+    ]);
+    await first.close();
+    // Back to version 3: no rollup table, no record of migration 4.
+    await admin(async (client) => {
+      await client.query(`DROP TABLE "${mine}".execution_rollups, "${mine}".execution_rollups_daily`);
+      await client.query(`DELETE FROM "${mine}".schema_migrations WHERE version >= 4`);
+    });
+    const upgraded = open(mine);
+    await upgraded.migrate();
+    const stats = await upgraded.executionStats({ since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T02:00:00.000Z', exactPercentileLimit: 0 });
+    assert.deepEqual([stats.total, stats.completed, stats.failed, stats.pending, stats.coldStarts, stats.cpuUsTotal], [3, 1, 1, 1, 1, 420]);
+    const hours = await admin(async (client) => (await client.query(`SELECT hour, executions::int AS n FROM "${mine}".execution_rollups ORDER BY hour`)).rows);
+    assert.deepEqual(hours, [{ hour: '2026-01-01T00', n: 1 }, { hour: '2026-01-01T01', n: 1 }]);
+  });
+
   it('creates its tables in its own schema, invisible from another schema', async () => {
     const mine = schemaFor();
     const theirs = schemaFor();
@@ -126,7 +150,7 @@ describe('PostgresMetadataStore on a shared server', () => {
       );
       return rows.map((r) => r.table_name);
     });
-    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
+    assert.deepEqual(tables, ['analytics_events', 'dead_letters', 'execution_rollups', 'execution_rollups_daily', 'executions', 'functions', 'kv_entries', 'scaling_events', 'schema_migrations', 'versions']);
   });
 
   it('lets several stores migrate one new schema at once, and each sees what another acknowledged', async () => {

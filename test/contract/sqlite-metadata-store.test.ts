@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from '../../src/storage/sqlite/driver.js';
-import { FUNCTIONS, insertParams, insertSql, migrations } from '../../src/storage/sql-migrations.js';
+import { EXECUTIONS, FUNCTIONS, insertParams, insertSql, migrations } from '../../src/storage/sql-migrations.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import type { ExecutionRecord, FunctionRecord } from '../../src/storage/types.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
@@ -141,6 +141,39 @@ describe('SqliteMetadataStore on disk', () => {
       assert.equal(await v1.kvGet(fn.id, 'k', 0), null);
     } finally {
       await v1.close();
+    }
+  });
+
+  it('upgrades a database made before the rollup: migration 4 builds it from the executions there', async () => {
+    const path = join(dir, 'v3.db');
+    const raw = new Database(path);
+    for (const step of migrations('sqlite').slice(0, 3)) for (const statement of step) raw.exec(statement);
+    raw.pragma('user_version = 3');
+    const rows: ExecutionRecord[] = [
+      execution,
+      { ...execution, id: 'ex_v3_2', status: 'failed', wallUs: 9_000, cpuUs: 300, coldStart: true, createdAt: '2026-01-01T01:10:00.000Z' },
+      { ...execution, id: 'ex_v3_3', status: 'pending', wallUs: null, cpuUs: null, createdAt: '2026-01-01T01:20:00.000Z' },
+    ];
+    for (const r of rows) raw.prepare(insertSql(EXECUTIONS, 'sqlite')).run(insertParams(EXECUTIONS, [r], 'sqlite'));
+    raw.close();
+    const v3 = new SqliteMetadataStore({ path });
+    await v3.migrate();
+    try {
+      // Whole hours only, so every final row comes from the rollup.
+      const stats = await v3.executionStats({ since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T02:00:00.000Z', exactPercentileLimit: 0 });
+      assert.deepEqual([stats.total, stats.completed, stats.failed, stats.pending, stats.coldStarts, stats.cpuUsTotal], [3, 1, 1, 1, 1, 420]);
+      const check = new Database(path, { readonly: true });
+      try {
+        assert.equal(check.pragma('user_version', { simple: true }), migrations('sqlite').length);
+        assert.deepEqual(check.prepare('SELECT hour, executions FROM execution_rollups ORDER BY hour').all(), [
+          { hour: '2026-01-01T00', executions: 1 },
+          { hour: '2026-01-01T01', executions: 1 },
+        ]);
+      } finally {
+        check.close();
+      }
+    } finally {
+      await v3.close();
     }
   });
 

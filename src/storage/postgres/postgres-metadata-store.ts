@@ -45,6 +45,30 @@ import {
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
 import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, windowFilter, type StatsGroup } from '../sql-stats.js';
+import {
+  EXACT_PERCENTILE_LIMIT,
+  LEVELS,
+  ROLLUP_MIGRATION,
+  addHists,
+  addRawRows,
+  addSums,
+  addToDeltas,
+  backfillSql,
+  deltaEntries,
+  finishedCount,
+  groupRows,
+  insertDeltas,
+  isFinal,
+  oldRowSql,
+  pgUpsertParams,
+  pgUpsertSql,
+  planWindow,
+  rollupQueries,
+  rowContribution,
+  updateDeltas,
+  type Acc,
+  type Deltas,
+} from '../rollup.js';
 
 export interface PostgresMetadataStoreOptions {
   connectionString: string;
@@ -58,6 +82,9 @@ export interface PostgresMetadataStoreOptions {
 type Row = Record<string, unknown>;
 
 const D = 'postgres';
+const ROLLUP_SQL = { oldRow: oldRowSql(D) } as const;
+/** Rollup rows per upsert statement (16 parameters each, well under PostgreSQL's 65,535). */
+const ROLLUP_CHUNK = 1000;
 const JSON_OID = 114;
 const JSONB_OID = 3802;
 /** 24 columns a row: 1000 rows stay well under PostgreSQL's 65535 parameters a statement. */
@@ -156,6 +183,8 @@ export class PostgresMetadataStore implements MetadataStore {
       const current = rows[0]?.version ?? 0;
       for (let v = current; v < steps.length; v++) {
         for (const statement of steps[v]!) await client.query(statement);
+        // The rollup starts out as the sum over the rows already there (an upgraded database).
+        if (v + 1 === ROLLUP_MIGRATION) await this.backfillRollup(client);
         await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
           v + 1,
           new Date().toISOString(),
@@ -214,6 +243,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async createExecution(execution: ExecutionRecord): Promise<void> {
+    if (isFinal(execution.status)) return this.insertExecutions([execution]);
     await this.run(SQL.insertExecution, insertParams(EXECUTIONS, [execution], D));
   }
 
@@ -223,13 +253,15 @@ export class PostgresMetadataStore implements MetadataStore {
     for (let i = 0; i < executions.length; i += INSERT_CHUNK) chunks.push(executions.slice(i, i + INSERT_CHUNK));
     const insert = (client: pg.Pool | pg.PoolClient, chunk: ExecutionRecord[]) =>
       client.query(insertSql(EXECUTIONS, D, chunk.length), insertParams(EXECUTIONS, chunk, D));
-    // A single statement is atomic on its own; several need a transaction to stay all-or-nothing.
-    if (chunks.length === 1) {
+    const deltas = insertDeltas(executions);
+    // A single statement is atomic on its own; several (or the rollup's too) need a transaction to stay all-or-nothing.
+    if (chunks.length === 1 && deltas.size === 0) {
       await insert(this.pool, chunks[0]!);
       return;
     }
     await this.transaction(async (client) => {
       for (const chunk of chunks) await insert(client, chunk);
+      await this.applyRollup(client, deltas);
     });
   }
 
@@ -237,9 +269,15 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.one(EXECUTIONS, SQL.getExecution, [id]);
   }
 
+  /** Replaces the record; the rollup loses the old row's figures if it was final and gains the new ones if final. */
   async updateExecution(execution: ExecutionRecord): Promise<boolean> {
-    const { rowCount } = await this.run(SQL.updateExecution, updateParams(EXECUTIONS, execution, D));
-    return (rowCount ?? 0) > 0;
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<Row>({ name: this.nameOf(ROLLUP_SQL.oldRow), text: ROLLUP_SQL.oldRow, values: [execution.id] });
+      const { rowCount } = await client.query({ name: this.nameOf(SQL.updateExecution), text: SQL.updateExecution, values: updateParams(EXECUTIONS, execution, D) });
+      const changed = (rowCount ?? 0) > 0;
+      if (changed) await this.applyRollup(client, updateDeltas(rows[0], execution));
+      return changed;
+    });
   }
 
   async listExecutions(query: ExecutionQuery): Promise<ExecutionRecord[]> {
@@ -411,20 +449,77 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.pool.end();
   }
 
-  /** Aggregate rows per group, percentiles included (percentile_cont; see sql-stats.ts). */
+  /**
+   * Aggregate rows per group. A window with a whole hour in it reads the hourly rollup plus the raw
+   * rows it does not cover (see rollup.ts); a shorter one is aggregated from the raw rows,
+   * percentiles included (percentile_cont; see sql-stats.ts).
+   */
   private async grouped(group: StatsGroup, window: StatsWindow): Promise<Row[]> {
+    const plan = planWindow(window, group);
+    if (plan) {
+      const q = rollupQueries(D, group, window, plan);
+      const [open, before, after, ...sums] = await Promise.all([
+        this.run(q.open.sql, q.open.params),
+        ...[q.edge(window.since, plan.fromIso), q.edge(plan.toIso, window.until)].map((e) => this.run(e.sql, e.params)),
+        ...q.sums.map((part) => this.run(part.sql, part.params)),
+      ]);
+      const groups = new Map<string, Acc>();
+      for (const part of sums) addSums(groups, part.rows);
+      addRawRows(groups, group, q.openRows(open!.rows));
+      for (const part of [before!, after!]) addRawRows(groups, group, part.rows);
+      if (window.percentiles === false) return groupRows(groups, false);
+      if (finishedCount(groups) <= (window.exactPercentileLimit ?? EXACT_PERCENTILE_LIMIT)) {
+        const { params } = windowFilter('postgres', window);
+        const exact = await this.run(aggregateSql('postgres', group, window), params);
+        const byGroup = new Map(exact.rows.map((r) => [String(r.g), r]));
+        return groupRows(groups, false).map((r) => {
+          const e = byGroup.get(String(r.g));
+          return { ...r, w50: e?.w50 ?? null, w95: e?.w95 ?? null, w99: e?.w99 ?? null, c95: e?.c95 ?? null };
+        });
+      }
+      // The raw rows' histograms are in the groups already; the rollup's are added to them.
+      for (const part of await Promise.all(q.hists.map((h) => this.run(h.sql, h.params)))) addHists(groups, part.rows);
+      return groupRows(groups, true);
+    }
     const { params } = windowFilter('postgres', window);
     return (await this.run(aggregateSql('postgres', group, window), params)).rows;
   }
 
   /** Runs a fixed statement as a named (server-side prepared) query. */
   private run(text: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.pool.query<Row>({ name: this.nameOf(text), text, values });
+  }
+
+  private nameOf(text: string): string {
     let name = this.statementNames.get(text);
     if (name === undefined) {
       name = `spillway_${this.statementNames.size + 1}`;
       this.statementNames.set(text, name);
     }
-    return this.pool.query<Row>({ name, text, values });
+    return name;
+  }
+
+  /** Applies rollup changes inside the caller's transaction (rows locked in key order). */
+  private async applyRollup(client: pg.PoolClient, deltas: Deltas): Promise<void> {
+    for (const level of LEVELS) {
+      const entries = deltaEntries(deltas, level);
+      for (let i = 0; i < entries.length; i += ROLLUP_CHUNK) {
+        const chunk = entries.slice(i, i + ROLLUP_CHUNK);
+        const text = pgUpsertSql(level, chunk.length);
+        // Named (prepared) only for the common small batches, so the statement cache stays small.
+        await client.query(chunk.length <= 32 ? { name: this.nameOf(text), text, values: pgUpsertParams(chunk) } : { text, values: pgUpsertParams(chunk) });
+      }
+    }
+  }
+
+  /** Builds the rollup from every final row (migration 4, inside its transaction). */
+  private async backfillRollup(client: pg.PoolClient): Promise<void> {
+    const deltas: Deltas = new Map();
+    const { rows } = await client.query<Row>(backfillSql(D));
+    for (const row of rows) {
+      if (isFinal(String(row.status))) addToDeltas(deltas, String(row.function_id), String(row.created_at), rowContribution(row), 1);
+    }
+    await this.applyRollup(client, deltas);
   }
 
   private async one<T>(table: Table<T>, sql: string, params: unknown[]): Promise<T | null> {

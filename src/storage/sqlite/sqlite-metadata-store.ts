@@ -47,6 +47,30 @@ import {
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
 import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, sqlitePercentileSql, windowFilter, withSqlitePercentiles, type StatsGroup } from '../sql-stats.js';
+import {
+  EXACT_PERCENTILE_LIMIT,
+  LEVELS,
+  ROLLUP_MIGRATION,
+  addHists,
+  addRawRows,
+  addSums,
+  addToDeltas,
+  backfillSql,
+  deltaEntries,
+  deltaSql,
+  finishedCount,
+  groupRows,
+  insertDeltas,
+  isFinal,
+  oldRowSql,
+  planWindow,
+  rollupQueries,
+  rowContribution,
+  updateDeltas,
+  writeParams,
+  type Acc,
+  type Deltas,
+} from '../rollup.js';
 
 export interface SqliteMetadataStoreOptions {
   /** Database file (its directory is created if missing), or ':memory:'. */
@@ -90,6 +114,8 @@ const SQL = {
   insertScalingEvent: insertSql(SCALING_EVENTS, D),
 } as const;
 
+const ROLLUP_SQL = { oldRow: oldRowSql(D), delta: LEVELS.map((level) => ({ level, sql: deltaSql(D, level) })) } as const;
+
 /** Columns of a key listing, in the order kvList reads them. */
 const KV_KEY_COLUMNS = 'entry_key, value_type, length(value) AS size, metadata, expires_at, updated_at';
 
@@ -119,6 +145,8 @@ export class SqliteMetadataStore implements MetadataStore {
         for (let v = current; v < steps.length; v++) {
           for (const statement of steps[v]!) this.db.exec(statement);
         }
+        // The rollup starts out as the sum over the rows already there (an upgraded database).
+        if (current < ROLLUP_MIGRATION && steps.length >= ROLLUP_MIGRATION) this.backfillRollup();
         if (current < steps.length) this.db.pragma(`user_version = ${steps.length}`);
       })
       .immediate();
@@ -176,13 +204,15 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createExecution(execution: ExecutionRecord): Promise<void> {
-    this.stmt(SQL.insertExecution).run(insertParams(EXECUTIONS, [execution], D));
+    await this.insertExecutions([execution]);
   }
 
+  /** Inserts the records and adds the final ones to the rollup, in one transaction. */
   async insertExecutions(executions: ExecutionRecord[]): Promise<void> {
     const insert = this.stmt(SQL.insertExecution);
     this.db.transaction(() => {
       for (const execution of executions) insert.run(insertParams(EXECUTIONS, [execution], D));
+      this.applyRollup(insertDeltas(executions));
     })();
   }
 
@@ -190,8 +220,16 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.one(EXECUTIONS, SQL.getExecution, [id]);
   }
 
+  /** Replaces the record; the rollup loses the old row's figures if it was final and gains the new ones if final. */
   async updateExecution(execution: ExecutionRecord): Promise<boolean> {
-    return this.stmt(SQL.updateExecution).run(updateParams(EXECUTIONS, execution, D)).changes > 0;
+    // IMMEDIATE: the transaction reads before it writes, and another process writing in between
+    // would otherwise fail the lock upgrade (SQLITE_BUSY) instead of waiting on busy_timeout.
+    return this.db.transaction(() => {
+      const old = this.stmt(ROLLUP_SQL.oldRow).get(execution.id) as Row | undefined;
+      const changed = this.stmt(SQL.updateExecution).run(updateParams(EXECUTIONS, execution, D)).changes > 0;
+      if (changed) this.applyRollup(updateDeltas(old, execution));
+      return changed;
+    }).immediate();
   }
 
   async listExecutions(query: ExecutionQuery): Promise<ExecutionRecord[]> {
@@ -354,13 +392,55 @@ export class SqliteMetadataStore implements MetadataStore {
     if (this.db.open) this.db.close();
   }
 
-  /** Aggregate rows per group, with the percentiles ranked by a second query (see sql-stats.ts). */
+  /**
+   * Aggregate rows per group. A window with a whole hour in it reads the hourly rollup plus the raw
+   * rows it does not cover (see rollup.ts); a shorter one is aggregated from the raw rows, with the
+   * percentiles ranked by a second query (see sql-stats.ts).
+   */
   private grouped(group: StatsGroup, window: StatsWindow): Row[] {
+    const plan = planWindow(window, group);
+    if (plan) {
+      const q = rollupQueries(D, group, window, plan);
+      const groups = new Map<string, Acc>();
+      for (const part of q.sums) addSums(groups, this.stmt(part.sql).all(part.params) as Row[]);
+      addRawRows(groups, group, q.openRows(this.stmt(q.open.sql).all(q.open.params) as Row[]));
+      for (const edge of [q.edge(window.since, plan.fromIso), q.edge(plan.toIso, window.until)]) {
+        addRawRows(groups, group, this.stmt(edge.sql).all(edge.params) as Row[]);
+      }
+      if (window.percentiles === false) return groupRows(groups, false);
+      if (finishedCount(groups) <= (window.exactPercentileLimit ?? EXACT_PERCENTILE_LIMIT)) {
+        const { params } = windowFilter('sqlite', window);
+        return withSqlitePercentiles(groupRows(groups, false), this.stmt(sqlitePercentileSql(group, window)).all(params) as Row[]);
+      }
+      // The raw rows' histograms are in the groups already; the rollup's are added to them.
+      for (const part of q.hists) addHists(groups, this.stmt(part.sql).all(part.params) as Row[]);
+      return groupRows(groups, true);
+    }
     const { params } = windowFilter('sqlite', window);
     const rows = this.stmt(aggregateSql('sqlite', group, window)).all(params) as Row[];
     if (window.percentiles === false) return rows;
     const percentiles = this.stmt(sqlitePercentileSql(group, window)).all(params) as Row[];
     return withSqlitePercentiles(rows, percentiles);
+  }
+
+  /** Applies rollup changes (inside the caller's transaction). */
+  private applyRollup(deltas: Deltas): void {
+    for (const { level, sql } of ROLLUP_SQL.delta) {
+      for (const { functionId, period, acc } of deltaEntries(deltas, level)) {
+        this.stmt(sql.ensure).run(functionId, period);
+        const current = this.stmt(sql.read).get(functionId, period) as Row | undefined;
+        this.stmt(sql.write).run(writeParams(functionId, period, acc, current));
+      }
+    }
+  }
+
+  /** Builds the rollup from every final row (migration 4, inside its transaction). */
+  private backfillRollup(): void {
+    const deltas: Deltas = new Map();
+    for (const row of this.db.prepare(backfillSql(D)).iterate() as Iterable<Row>) {
+      if (isFinal(String(row.status))) addToDeltas(deltas, String(row.function_id), String(row.created_at), rowContribution(row), 1);
+    }
+    this.applyRollup(deltas);
   }
 
   private stmt(sql: string): BetterSqlite3.Statement {
