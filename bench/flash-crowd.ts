@@ -2,10 +2,11 @@
  * A flash crowd against the running server, side by side in the same run: the warm baseline alone
  * (SPILLWAY_BURST_TIER=off) against the baseline with the local burst tier (spillover on at the
  * seed's 85% CPU, 70/30, plus overflow when the baseline is full). Each server is started fresh,
- * given the same handler and the same open-model load (autocannon at a fixed rate per phase, in its
- * own process): a steady phase, a 20x rise within 10 s, a hold, and a return to steady.
+ * given the same handler and the same open-model load (a fixed arrival rate per phase, in its
+ * own process, bench/lib/crowd.mjs: evenly spaced arrivals over undici, latency from each
+ * request's scheduled time): a steady phase, a 20x rise within 10 s, a hold, and a return to steady.
  *
- *   node --no-node-snapshot --import tsx bench/flash-crowd.ts [--rate=40] [--factor=20] [--steady=10] [--ramp=10] [--hold=20] [--recover=10] [--cpu-iterations=200000] [--io-ms=20] [--rounds=1]
+ *   node --no-node-snapshot --import tsx bench/flash-crowd.ts [--rate=30] [--factor=20] [--steady=10] [--ramp=10] [--hold=20] [--recover=10] [--cpu-iterations=300000] [--io-ms=20] [--rounds=1]
  *
  * Target (issue 5): with spillover, p99 during the crowd within 3x of the steady-state p99, and no
  * request failed for lack of capacity (no 503 NO_CAPACITY / BURST_UNAVAILABLE, no errors).
@@ -20,13 +21,13 @@ import { join } from 'node:path';
 import { api, deploy, fmtInt, markdownTable, numFlag, parseFlags, round, runCrowd, startSpillway, writeResults, type CrowdPhase, type CrowdPhaseResult } from './lib/common.js';
 
 const args = parseFlags();
-const RATE = numFlag(args, 'rate', 40);
+const RATE = numFlag(args, 'rate', 30);
 const FACTOR = numFlag(args, 'factor', 20);
 const STEADY_S = numFlag(args, 'steady', 10);
 const RAMP_S = numFlag(args, 'ramp', 10);
 const HOLD_S = numFlag(args, 'hold', 20);
 const RECOVER_S = numFlag(args, 'recover', 10);
-const CPU_ITERATIONS = numFlag(args, 'cpu-iterations', 200_000);
+const CPU_ITERATIONS = numFlag(args, 'cpu-iterations', 300_000);
 const IO_MS = numFlag(args, 'io-ms', 20);
 const ROUNDS = numFlag(args, 'rounds', 1);
 
@@ -77,7 +78,7 @@ for (let round_ = 1; round_ <= ROUNDS; round_++) {
       await deploy(server.base, 'crowd', HANDLER);
       for (let i = 0; i < 20; i++) await (await fetch(`${server.base}/fn/crowd/`)).text();
       console.error(`  ${v.name}, round ${round_}`);
-      const result = await runCrowd({ url: `${server.base}/fn/crowd/`, phases, connections: 400 });
+      const result = await runCrowd({ url: `${server.base}/fn/crowd/`, phases, connections: 512 });
       const history = await api<Array<{ action: string; reason: string; timestamp: string }>>(server.base, 'GET', '/api/metrics/scaling-history?limit=100');
       const records = await api<Array<{ cpuUs: number | null }>>(server.base, 'GET', '/api/executions?trigger=http&limit=1000');
       const cpus = records.body.data.map((r) => r.cpuUs).filter((c): c is number => typeof c === 'number');

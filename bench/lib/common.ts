@@ -401,7 +401,7 @@ export interface CrowdPhaseResult extends CrowdPhase {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
-/** Runs bench/lib/crowd.mjs (autocannon at a fixed rate per phase) in its own process. */
+/** Runs bench/lib/crowd.mjs (evenly spaced arrivals at a fixed rate per phase, over undici) in its own process. */
 export async function runCrowd(options: { url: string; phases: CrowdPhase[]; connections?: number }): Promise<CrowdPhaseResult[]> {
   const child = spawnChild(process.execPath, [CROWD_SCRIPT, JSON.stringify(options)]);
   const limitMs = (options.phases.reduce((n, p) => n + p.durationS, 0) + 70) * 1000;
