@@ -6,6 +6,13 @@ import { fmtBytes, fmtCost, fmtMs, fmtTime, fmtUs, pretty } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
 
+function tierOf(instanceId: string | null): string | undefined {
+  if (!instanceId) return undefined;
+  if (instanceId.startsWith('burst') || instanceId.startsWith('lambda:')) return 'burst tier';
+  if (instanceId.startsWith('baseline')) return 'baseline tier';
+  return 'execution worker (queued calls)';
+}
+
 export function ExecutionDetailPage() {
   const { id = '' } = useParams();
   const resource = useApi<ExecutionRecord>(`/api/executions/${encodeURIComponent(id)}`);
@@ -52,14 +59,14 @@ export function ExecutionDetailPage() {
         <Stat label="CPU time" value={fmtUs(e.cpuUs)} hint="what Spillway bills" />
         <Stat label="Cost" value={fmtCost(cost?.totalCost)} hint={cost ? `${fmtCost(cost.wallClockCost)} if billed by wall clock` : 'not billed yet'} tone={saved !== null && saved > 0 ? 'good' : undefined} />
         <Stat label="Cold start" value={e.coldStart === null ? '—' : e.coldStart ? 'Yes' : 'No'} hint={e.coldStart ? 'a new isolate was started' : 'a warm isolate served it'} />
-        <Stat label="Instance" value={<span className="mono">{e.instanceId ?? '—'}</span>} hint={e.instanceId?.startsWith('burst') || e.instanceId?.startsWith('lambda') ? 'burst tier' : e.instanceId ? 'baseline tier' : undefined} />
+        <Stat label="Instance" value={<span className="mono">{e.instanceId ?? '—'}</span>} hint={tierOf(e.instanceId)} />
         <Stat label="Attempts" value={`${e.retryCount + 1} of ${e.maxRetries + 1}`} hint={e.nextAttemptAt ? `next at ${fmtTime(e.nextAttemptAt)}` : e.replayOf ? `replay of ${e.replayOf}` : undefined} />
       </div>
       <Card title="CPU vs wall">
         <CpuWallBar cpuUs={e.cpuUs} wallUs={e.wallUs} />
         <p className="muted small">
           Spillway bills the CPU the isolate used; the rest of the wall time was waiting (I/O, timers) and is free.
-          {saved !== null ? ` Billed by wall clock this call would cost ${fmtCost(cost?.wallClockCost)} (${saved.toFixed(0)}% more than CPU billing's ${fmtCost(cost?.totalCost)}).` : ''}
+          {saved === null ? '' : saved > 0.5 ? ` Billed by wall clock this call would cost ${fmtCost(cost?.wallClockCost)}; CPU billing charged ${fmtCost(cost?.totalCost)}, ${saved.toFixed(0)}% less.` : ` This call cost ${fmtCost(cost?.totalCost)} either way: it used less than one billing unit of CPU and of wall time.`}
         </p>
       </Card>
       {e.error ? (

@@ -1,0 +1,263 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real
+ * Spillway: real HTTP server, store, queue and isolates, the built dashboard served at `/`.
+ * Every wait is on page state (Playwright's auto-waiting locators), never a fixed delay.
+ * Screenshots of every page at 1280×800 and 390×844 go to docs/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureDashboardBuilt, launchChromium } from '../helpers/browser.js';
+import { api, deploy, startPlatform, waitForExecution, type TestPlatform } from '../helpers/platform.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+const SLOW_IO = `export default {
+  async fetch(request) {
+    // Waits on "I/O" (a timer) for 40 ms: wall time a wall-clock platform would bill, CPU time Spillway does not.
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    return Response.json({ ok: true, path: new URL(request.url).pathname });
+  },
+};
+`;
+
+describe('dashboard in Chromium', () => {
+  let t: TestPlatform;
+  let browser: Browser;
+  let desktop: BrowserContext;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    ensureDashboardBuilt(ROOT);
+    await mkdir(SHOTS, { recursive: true });
+    t = await startPlatform();
+    browser = await launchChromium();
+    desktop = await browser.newContext({ viewport: DESKTOP, deviceScaleFactor: 1 });
+    page = await desktop.newPage();
+    page.setDefaultTimeout(20_000);
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** Waits until no loading state is on screen. */
+  async function settled(p: Page): Promise<void> {
+    await p.locator('.state-loading').first().waitFor({ state: 'detached' });
+  }
+
+  async function shoot(p: Page, name: string): Promise<void> {
+    await settled(p);
+    await p.screenshot({ path: join(SHOTS, `${name}.png`) });
+  }
+
+  it('serves the app at / and client routes on reload, with the live connection up', async () => {
+    await page.goto(`${t.base}/`);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.locator('.topbar [data-testid="live-status"]', { hasText: 'Live' }).waitFor();
+    await page.goto(`${t.base}/functions`);
+    await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+    await page.getByText('No functions yet').waitFor();
+  });
+
+  it('creates a function through the UI (name, code editor, config) and lands on its page', async () => {
+    await page.getByRole('link', { name: 'Create your first function' }).click();
+    await page.getByRole('heading', { name: 'New function' }).waitFor();
+    await page.getByLabel('Name').fill('hello');
+    await page.getByLabel('Description').fill('Greets whoever calls it');
+    await page.getByLabel('Timeout (ms)').fill('5000');
+    // The editor starts with a Workers-style template; make it ours.
+    const code = page.getByLabel('Code');
+    assert.match(await code.inputValue(), /export default/);
+    await code.fill(`export default {\n  async fetch(request) {\n    const url = new URL(request.url);\n    console.log('greeting', url.searchParams.get('name'));\n    const body = request.method === 'GET' ? null : await request.json();\n    return Response.json({ hello: url.searchParams.get('name') ?? body?.name ?? 'world' });\n  },\n};\n`);
+    await shoot(page, 'function-new-desktop');
+    await page.getByRole('button', { name: 'Create and deploy' }).click();
+    await page.getByRole('heading', { name: 'hello', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/functions/hello');
+    await page.getByText('Greets whoever calls it').waitFor();
+    const fn = (await api(t.base, 'GET', '/api/functions/hello')).body.data;
+    assert.equal(fn.config.timeout, 5000);
+    ids.hello = fn.id;
+  });
+
+  it('shows the server\'s validation message when a deploy is refused', async () => {
+    await page.goto(`${t.base}/functions/new`);
+    await page.getByLabel('Name').fill('bad name!');
+    await page.getByRole('button', { name: 'Create and deploy' }).click();
+    await page.getByText('VALIDATION_FAILED').waitFor();
+    await page.getByText(/name: got "bad name!"/).waitFor();
+  });
+
+  it('invokes the function over HTTP from its page: status, x-spillway-tier, headers and body', async () => {
+    await page.goto(`${t.base}/functions/hello`);
+    await page.getByLabel('Path').fill('?name=Ada');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const result = page.getByTestId('invoke-result');
+    await result.getByText('200 OK').waitFor();
+    assert.equal(await page.getByTestId('invoke-tier').textContent(), 'baseline');
+    await result.getByText('x-spillway-instance').waitFor();
+    await page.getByTestId('invoke-body').getByText('"hello": "Ada"').waitFor();
+    // POST with a JSON body.
+    await page.getByLabel('Method').selectOption('POST');
+    await page.getByLabel('Path').fill('');
+    await page.getByLabel('Body').fill('{"name": "Grace"}');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByTestId('invoke-body').getByText('"hello": "Grace"').waitFor();
+  });
+
+  it('shows a queued execution appear and complete live on the Executions page, without a reload', async () => {
+    await page.goto(`${t.base}/executions`);
+    await page.getByRole('heading', { name: 'Executions', level: 1 }).waitFor();
+    await page.locator('[data-testid="live-status"]', { hasText: 'Live' }).first().waitFor();
+    await settled(page);
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const res = await api(t.base, 'POST', `/api/functions/${ids.hello}/execute`, { input: { name: 'Live' } });
+    assert.equal(res.status, 202);
+    const id: string = res.body.data.executionId;
+    const row = page.getByTestId('executions-table').locator('tr', { hasText: id.slice(0, 11) });
+    await row.filter({ hasText: 'completed' }).waitFor();
+    await row.getByText('hello').waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true, 'the page was not reloaded');
+    ids.execution = id;
+  });
+
+  it('shows the execution in the Dashboard\'s live activity feed, without a reload', async () => {
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const res = await api(t.base, 'POST', `/api/functions/${ids.hello}/execute`, { input: { name: 'Feed' } });
+    const id: string = res.body.data.executionId;
+    const feed = page.getByTestId('activity-feed');
+    await feed.locator('li', { hasText: id }).filter({ hasText: 'completed' }).waitFor();
+    await feed.locator('li', { hasText: id }).filter({ hasText: 'started' }).waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true);
+    await waitForExecution(t, id);
+  });
+
+  it('opens an execution: input, output, logs, CPU vs wall, cost, cold start and instance', async () => {
+    await page.goto(`${t.base}/executions/${ids.execution}`);
+    await page.getByRole('heading', { name: `Execution ${ids.execution}` }).waitFor();
+    await page.getByTestId('execution-input').getByText('"name": "Live"').waitFor();
+    await page.getByTestId('execution-output').getByText('Live').waitFor();
+    await page.locator('.log', { hasText: 'greeting' }).waitFor();
+    await page.getByRole('heading', { name: 'CPU vs wall' }).waitFor();
+    await page.getByText('Cost breakdown').waitFor();
+    await page.getByText('Cold start', { exact: true }).waitFor();
+    const record = (await api(t.base, 'GET', `/api/executions/${ids.execution}`)).body.data;
+    await page.locator('.stat', { hasText: 'Instance' }).getByText(record.instanceId, { exact: true }).waitFor();
+    await page.locator('.stat', { hasText: 'CPU time' }).getByText('what Spillway bills').waitFor();
+  });
+
+  it('edits and redeploys a function, then deletes one with a confirmation', async () => {
+    await deploy(t.base, 'scratch', 'export function scratch() { return 1; }');
+    await page.goto(`${t.base}/functions/scratch`);
+    await page.getByRole('button', { name: 'Edit and redeploy' }).click();
+    await page.getByLabel('Code').fill('export function scratch() { return 2; }');
+    await page.getByLabel('Description').fill('Version two');
+    await page.getByRole('button', { name: 'Save and redeploy' }).click();
+    await page.getByText('Saved and deployed.').waitFor();
+    await page.locator('pre', { hasText: 'return 2' }).waitFor();
+    const updated = (await api(t.base, 'GET', '/api/functions/scratch')).body.data;
+    assert.equal(updated.description, 'Version two');
+    await page.getByRole('button', { name: 'Delete function…' }).click();
+    await page.getByRole('button', { name: 'Yes, delete scratch' }).click();
+    await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+    assert.equal((await api(t.base, 'GET', '/api/functions/scratch')).status, 404);
+    await page.getByRole('link', { name: 'hello', exact: true }).waitFor();
+  });
+
+  it('fills the platform with calls for the remaining pages', async () => {
+    await deploy(t.base, 'slow-io', SLOW_IO);
+    const add = await deploy(t.base, 'add', 'function add(a, b) { return a + b; }');
+    const flaky = await deploy(t.base, 'flaky', 'export function flaky() { throw new Error("upstream said no"); }', { retryCount: 0 });
+    for (let i = 0; i < 12; i++) assert.equal((await fetch(`${t.base}/fn/slow-io/item/${i}`)).status, 200);
+    for (let i = 0; i < 6; i++) assert.equal((await fetch(`${t.base}/fn/hello/?name=n${i}`)).status, 200);
+    const queued = await Promise.all([1, 2, 3, 4].map(async (n) => (await api(t.base, 'POST', `/api/functions/${add.id}/execute`, { input: [n, n] })).body.data.executionId as string));
+    const failed = (await api(t.base, 'POST', `/api/functions/${flaky.id}/execute`, { input: null })).body.data.executionId as string;
+    for (const id of [...queued, failed]) await waitForExecution(t, id);
+    ids.failed = failed;
+    await t.platform.recorder.flush();
+  });
+
+  it('opens the Cost Monitoring page with billed vs wall-clock cost', async () => {
+    await page.goto(`${t.base}/costs`);
+    await page.getByRole('heading', { name: 'Cost Monitoring', level: 1 }).waitFor();
+    await page.getByText('System costs by function').waitFor();
+    await settled(page);
+    // Either the real figures or, on a server without the costs API, the designed "not available" state.
+    const available = (await api(t.base, 'GET', '/api/costs/system')).status !== 404;
+    if (available) {
+      await page.getByTestId('function-costs').getByText('slow-io').waitFor();
+      await page.getByText('Billed (CPU time)').waitFor();
+    } else {
+      await page.getByText('is not available on this server').first().waitFor();
+    }
+  });
+
+  it('takes a screenshot of every page at 1280×800', async () => {
+    const pages: Array<[string, string, string]> = [
+      ['dashboard', '/', 'Dashboard'],
+      ['functions', '/functions', 'Functions'],
+      ['function-detail', '/functions/hello', 'hello'],
+      ['executions', '/executions', 'Executions'],
+      ['execution-detail', `/executions/${ids.execution}`, `Execution ${ids.execution}`],
+      ['execution-failed', `/executions/${ids.failed}`, `Execution ${ids.failed}`],
+      ['monitoring', '/monitoring', 'Monitoring'],
+      ['costs', '/costs', 'Cost Monitoring'],
+      ['cost-comparison', '/costs/comparison', 'Cost comparison'],
+      ['load-tester', '/load-tester', 'Load Tester'],
+    ];
+    for (const [name, path, heading] of pages) {
+      await page.goto(`${t.base}${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await shoot(page, `${name}-desktop`);
+    }
+  });
+
+  it('works on a phone (390×844): the navigation collapses into a menu', async () => {
+    const phone = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+    const p = await phone.newPage();
+    p.setDefaultTimeout(20_000);
+    try {
+      await p.goto(`${t.base}/`);
+      await p.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+      const nav = p.getByRole('navigation', { name: 'Main' });
+      assert.equal(await nav.isVisible(), false, 'the navigation is collapsed on a phone');
+      await shoot(p, 'dashboard-phone');
+      await p.getByRole('button', { name: 'Menu' }).click();
+      await nav.waitFor({ state: 'visible' });
+      await shoot(p, 'menu-phone');
+      await nav.getByRole('link', { name: 'Executions' }).click();
+      await p.getByRole('heading', { name: 'Executions', level: 1 }).waitFor();
+      await nav.waitFor({ state: 'hidden' });
+      const width = await p.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= PHONE.width, `no horizontal scrolling on a phone (page is ${width} px wide)`);
+      const pages: Array<[string, string, string]> = [
+        ['functions', '/functions', 'Functions'],
+        ['function-detail', '/functions/hello', 'hello'],
+        ['executions', '/executions', 'Executions'],
+        ['execution-detail', `/executions/${ids.execution}`, `Execution ${ids.execution}`],
+        ['monitoring', '/monitoring', 'Monitoring'],
+        ['costs', '/costs', 'Cost Monitoring'],
+        ['cost-comparison', '/costs/comparison', 'Cost comparison'],
+        ['load-tester', '/load-tester', 'Load Tester'],
+      ];
+      for (const [name, path, heading] of pages) {
+        await p.goto(`${t.base}${path}`);
+        await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
+        await shoot(p, `${name}-phone`);
+        const w = await p.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(w <= PHONE.width, `${path}: no horizontal scrolling on a phone (page is ${w} px wide)`);
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+});
