@@ -11,6 +11,7 @@ import { FsBlobStore } from './blobs/fs/fs-blob-store.js';
 import type { BlobStore } from './blobs/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { PlatformEvents } from './core/events.js';
+import { jsonLogger, serializeError } from './core/log.js';
 import { createRuntimeStack, openStore } from './runtime-stack.js';
 import type { Config } from './config/config.js';
 import { CapacityService } from './capacity/capacity-service.js';
@@ -64,7 +65,9 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
-  const onError = options.onError ?? ((err, context) => console.error(JSON.stringify({ level: 'error', msg: context, err: String((err as Error)?.stack ?? err) })));
+  const log = jsonLogger(config.SPILLWAY_LOG_LEVEL);
+  // Background failures and scaling decisions: one JSON line each (src/core/log.ts, docs/metrics.md).
+  const onError = options.onError ?? ((err, context) => log.error(context, { event: 'background_failure', context, err: serializeError(err) }));
   const loaded = loadPolicy(config.SPILLWAY_CAPACITY_POLICY);
   const policy: CapacityPolicy = config.SPILLWAY_BASELINE_WORKERS === undefined ? loaded : { ...loaded, baseline: { ...loaded.baseline, minWorkers: config.SPILLWAY_BASELINE_WORKERS, maxWorkers: Math.max(loaded.baseline.maxWorkers, config.SPILLWAY_BASELINE_WORKERS) } };
   mkdirSync(config.SPILLWAY_DATA_DIR, { recursive: true });
@@ -79,6 +82,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const blobs = new FsBlobStore(join(config.SPILLWAY_DATA_DIR, 'blobs'));
   const { runtime, kv, analytics, close: closeRuntime } = createRuntimeStack({ config, store, blobs, clock, onError });
   const events = new PlatformEvents();
+  events.on('scaling_event', (e) => log.info(`scaling: ${e.action} (${e.tier})`, { event: 'scaling', action: e.action, tier: e.tier, reason: e.reason, instanceCount: e.instanceCount, metric: e.metric, value: e.value, threshold: e.threshold, functionId: e.functionId }));
   const npm = new NpmInstaller({
     dir: join(config.SPILLWAY_DATA_DIR, 'npm'),
     timeoutMs: config.SPILLWAY_NPM_INSTALL_TIMEOUT_MS,
@@ -89,7 +93,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   // Validation runs in this process; eviction reaches every worker of both tiers.
   const functions = new FunctionService(store, blobs, { validate: (...args) => runtime.validate(...args), evictFunction: (id) => capacity.evictFunction(id) }, npm);
   const executions = new ExecutionService(store, queue, clock);
-  const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'));
+  const recorder = new InvocationRecorder(store, (err) => onError(err, 'recording HTTP invocations failed'), events);
   const worker = new ExecutionWorker({
     store,
     queue,

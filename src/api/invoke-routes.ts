@@ -50,7 +50,7 @@ export async function invokeRoutes(app: FastifyInstance, platform: Platform): Pr
     let responseBytes = 0;
     void handle.metering.then((metering) => {
       // A call no worker took (NO_CAPACITY, BURST_UNAVAILABLE) ran nothing: it is answered, not recorded.
-      if (instanceId !== 'none') platform.recorder.record(httpRecord(recordId, fn, version, request, metering, body?.byteLength ?? 0, responseBytes, instanceId));
+      if (instanceId !== 'none') platform.recorder.record(httpRecord(recordId, fn, version, request, metering, body?.byteLength ?? 0, responseBytes, instanceId), metering.coldStartUs);
     });
 
     const outcome = await handle.outcome;

@@ -12,6 +12,7 @@ import { dashboardRoutes } from './dashboard-routes.js';
 import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 
 export async function buildServer(platform: Platform, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const bodyLimit = platform.config.SPILLWAY_MAX_BODY_BYTES;
@@ -30,6 +31,7 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(async (scope) => apiRoutes(scope, platform));
   await app.register(async (scope) => capacityRoutes(scope, platform));
+  await app.register(async (scope) => metricsRoutes(scope, platform));
   await app.register(async (scope) => eventsRoutes(scope, platform));
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));

@@ -17,6 +17,23 @@ export interface PlatformEventMap {
     output?: unknown;
     error?: { code: string; message: string } | null;
     cost: { totalCost: number; tier: string } | null;
+    /** Metering of the attempt (absent when it never ran, e.g. its function was deleted). */
+    trigger?: 'async';
+    wallUs?: number | null;
+    coldStart?: boolean;
+    coldStartUs?: number;
+  };
+  /** An HTTP invocation handed to the InvocationRecorder (its record is stored within the next flush). */
+  invocation_recorded: {
+    executionId: string;
+    functionId: string;
+    trigger: 'http';
+    status: 'completed' | 'failed';
+    cpuUs: number;
+    wallUs: number;
+    coldStart: boolean;
+    coldStartUs: number;
+    cost: { totalCost: number; wallClockCost: number; tier: string } | null;
   };
 }
 

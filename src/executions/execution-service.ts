@@ -7,6 +7,7 @@
 import { SpillwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
+import type { PlatformEvents } from '../core/events.js';
 import type { JobQueue } from '../queue/types.js';
 import type { DeadLetterRecord, ExecutionQuery, ExecutionRecord, FunctionRecord, MetadataStore } from '../storage/types.js';
 
@@ -99,6 +100,8 @@ export class InvocationRecorder {
   constructor(
     private readonly store: MetadataStore,
     private readonly onError: (err: unknown) => void,
+    /** Where `invocation_recorded` goes (metrics), if anywhere. */
+    private readonly events: PlatformEvents | null = null,
     private readonly intervalMs = 250,
     private readonly maxBuffer = 1000,
   ) {
@@ -106,8 +109,20 @@ export class InvocationRecorder {
     this.timer.unref();
   }
 
-  record(execution: ExecutionRecord): void {
+  /** Buffers an HTTP invocation's record; `coldStartUs` is the isolate start time it paid (0 when warm). */
+  record(execution: ExecutionRecord, coldStartUs = 0): void {
     this.buffer.push(execution);
+    this.events?.emit('invocation_recorded', {
+      executionId: execution.id,
+      functionId: execution.functionId,
+      trigger: 'http',
+      status: execution.status === 'failed' ? 'failed' : 'completed',
+      cpuUs: execution.cpuUs ?? 0,
+      wallUs: execution.wallUs ?? 0,
+      coldStart: execution.coldStart,
+      coldStartUs,
+      cost: execution.cost ? { totalCost: execution.cost.totalCost, wallClockCost: execution.cost.wallClockCost, tier: execution.cost.tier } : null,
+    });
     if (this.buffer.length >= this.maxBuffer) void this.flush();
   }
 

@@ -166,7 +166,7 @@ export class ExecutionWorker {
       execution.error = null;
       await store.updateExecution(execution);
       await queue.ack(delivery);
-      this.emitCompleted(execution);
+      this.emitCompleted(execution, metering.coldStartUs);
       return;
     }
     const failure = toExecutionError(error);
@@ -181,7 +181,7 @@ export class ExecutionWorker {
       execution.nextAttemptAt = new Date(this.o.clock.now() + delayMs).toISOString();
       await store.updateExecution(execution);
       await queue.ack(delivery);
-      this.emitCompleted(execution);
+      this.emitCompleted(execution, metering.coldStartUs);
       return;
     }
     await this.finishFailed(delivery, execution, failure, execution.logs);
@@ -210,7 +210,7 @@ export class ExecutionWorker {
     this.emitCompleted(execution);
   }
 
-  private emitCompleted(execution: ExecutionRecord): void {
+  private emitCompleted(execution: ExecutionRecord, coldStartUs = 0): void {
     this.o.events.emit('execution_completed', {
       executionId: execution.id,
       functionId: execution.functionId,
@@ -220,6 +220,10 @@ export class ExecutionWorker {
       output: execution.output,
       error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
       cost: execution.cost ? { totalCost: execution.cost.totalCost, tier: execution.cost.tier } : null,
+      trigger: 'async',
+      wallUs: execution.wallUs,
+      coldStart: execution.coldStart,
+      coldStartUs,
     });
   }
 }

@@ -117,3 +117,25 @@ export const eventsQuerySchema = z
     executionId: z.string().min(1).optional(),
   })
   .strict();
+
+// Metrics and costs (docs/metrics.md).
+
+const oneOf = <T extends string, U extends [T, ...T[]]>(values: U) => z.enum(values, { errorMap: () => ({ message: `must be one of ${values.join(', ')}` }) });
+
+/** `GET /api/metrics`, `/api/metrics/functions[/:id]`: the window, ending now. */
+export const metricsQuerySchema = z.object({ window: oneOf(['1h', '24h', '7d', '30d']).default('24h') }).strict();
+
+/** `GET /api/costs/trends`: hourly buckets for 24h, daily for 7d and 30d. */
+export const costTrendsQuerySchema = z.object({ period: oneOf(['24h', '7d', '30d']).default('24h') }).strict();
+
+const utcDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD (UTC)')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'must be a real calendar date as YYYY-MM-DD (UTC)');
+
+/** `GET /api/costs/system`: whole UTC days, both ends included, at most 366 days; default today. */
+export const costSystemQuerySchema = z
+  .object({ startDate: utcDate.optional(), endDate: utcDate.optional() })
+  .strict()
+  .refine((q) => q.startDate === undefined || q.endDate === undefined || q.startDate <= q.endDate, { message: 'must not be after endDate', path: ['startDate'] })
+  .refine((q) => q.startDate === undefined || q.endDate === undefined || Date.parse(q.endDate) - Date.parse(q.startDate) <= 365 * 86_400_000, { message: 'the period must be at most 366 days', path: ['endDate'] });

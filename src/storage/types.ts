@@ -221,6 +221,63 @@ export interface AnalyticsQuery {
   limit?: number;
 }
 
+/** A time range over executions' `createdAt`: `since <= createdAt < until` (ISO-8601). */
+export interface StatsWindow {
+  since: string;
+  until: string;
+  /** Only this function's executions. */
+  functionId?: string;
+}
+
+/**
+ * Aggregate figures over the executions of a window. Times and costs cover the rows that have them
+ * (finished attempts); percentiles are linear interpolations between ranks (PostgreSQL's
+ * `percentile_cont`), null when no row has a wall time.
+ */
+export interface ExecutionStats {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  http: number;
+  async: number;
+  coldStarts: number;
+  cpuUsTotal: number;
+  cpuUsAvg: number | null;
+  cpuUsP95: number | null;
+  wallMsAvg: number | null;
+  wallMsP50: number | null;
+  wallMsP95: number | null;
+  wallMsP99: number | null;
+  /** Sum of cost.totalCost (what Spillway bills: CPU time). */
+  totalCost: number;
+  /** Sum of cost.wallClockCost (what a wall-clock biller would have charged). */
+  wallClockCost: number;
+}
+
+export interface FunctionExecutionStats extends ExecutionStats {
+  functionId: string;
+}
+
+export interface ExecutionBucketQuery extends StatsWindow {
+  unit: 'hour' | 'day';
+}
+
+/** One hour or day (UTC) of executions; only buckets with executions are returned. */
+export interface ExecutionBucket {
+  /** Start of the bucket, ISO-8601 (e.g. 2026-01-01T05:00:00.000Z). */
+  start: string;
+  executions: number;
+  /** Executions whose status is `failed`. */
+  errors: number;
+  cost: number;
+  wallClockCost: number;
+  cpuUsAvg: number | null;
+  wallMsAvg: number | null;
+  wallMsP95: number | null;
+}
+
 export interface MetadataStore {
   /** Creates tables if missing; safe to call on every start. */
   migrate(): Promise<void>;
@@ -274,6 +331,13 @@ export interface MetadataStore {
   insertScalingEvent(event: ScalingEventRecord): Promise<void>;
   /** Newest first (ties: newest written first). */
   listScalingEvents(query: ScalingEventQuery): Promise<ScalingEventRecord[]>;
+
+  /** Figures over the executions created in the window (one function's, with `functionId`). */
+  executionStats(window: StatsWindow): Promise<ExecutionStats>;
+  /** The same figures per function, for every function with executions in the window (deleted ones too). */
+  executionStatsByFunction(window: StatsWindow): Promise<FunctionExecutionStats[]>;
+  /** Executions per UTC hour or day of the window, oldest first; empty buckets are left out. */
+  executionBuckets(query: ExecutionBucketQuery): Promise<ExecutionBucket[]>;
 
   close(): Promise<void>;
 }

@@ -816,6 +816,128 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
       });
     });
 
+    describe('execution stats', () => {
+      /** A finished attempt with the given times and a fixed cost. */
+      function run(functionId: string, at: number, wallUs: number, cpuUs: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
+        const base = finished(functionId);
+        return pending(functionId, {
+          trigger: 'http',
+          status: 'completed',
+          createdAt: t(at),
+          startTime: t(at),
+          endTime: t(at),
+          duration: wallUs / 1000,
+          wallUs,
+          cpuUs,
+          coldStart: false,
+          cost: { ...base.cost!, totalCost: 0.0001, wallClockCost: 0.0003 },
+          ...over,
+        });
+      }
+      const near = (actual: number | null, expected: number) => assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${actual} ≈ ${expected}`);
+
+      async function seeded(): Promise<{ s: MetadataStore; a: string; b: string }> {
+        const s = await fresh();
+        const a = key('fn');
+        const b = key('fn');
+        await s.insertExecutions([
+          run(a, 10, 1_000, 100, { coldStart: true }),
+          run(a, 20, 2_000, 200, { trigger: 'async' }),
+          run(a, 3_600 * 2 + 5, 3_000, 300, { trigger: 'async' }),
+          run(a, 3_600 * 2 + 6, 4_000, 400),
+          run(a, 3_600 * 2 + 7, 10_000, 500, { status: 'failed' }),
+          pending(a, { createdAt: t(30) }),
+          run(b, 86_400 + 1, 500, 50),
+          run(b, 86_400 + 2, 1_500, 150, { cost: null }),
+          // Outside the window [t(0), t(2 days)): before it and exactly at its end.
+          run(a, -1, 99_000, 9_900),
+          run(b, 2 * 86_400, 99_000, 9_900),
+        ]);
+        return { s, a, b };
+      }
+      const window = { since: t(0), until: t(2 * 86_400) };
+
+      it('sums, counts and ranks the window (percentile_cont: linear between ranks)', async () => {
+        const { s } = await seeded();
+        try {
+          const stats = await s.executionStats(window);
+          assert.deepEqual(
+            { ...stats, wallMsP95: 0, wallMsP99: 0, cpuUsP95: 0 },
+            {
+              total: 8, pending: 1, running: 0, completed: 6, failed: 1, http: 5, async: 3, coldStarts: 1,
+              cpuUsTotal: 1_700, cpuUsAvg: 1_700 / 7, cpuUsP95: 0,
+              wallMsAvg: 22_000 / 7 / 1000, wallMsP50: 2, wallMsP95: 0, wallMsP99: 0,
+              totalCost: 0.0006, wallClockCost: 0.0018,
+            },
+          );
+          // Wall times sorted: 500 1000 1500 2000 3000 4000 10000 µs; p95 sits at rank 5.7, p99 at 5.94.
+          near(stats.wallMsP95, 8.2);
+          near(stats.wallMsP99, 9.64);
+          // CPU sorted: 50 100 150 200 300 400 500.
+          near(stats.cpuUsP95, 470);
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('gives zeros and nulls for an empty window, and filters by function', async () => {
+        const { s, b } = await seeded();
+        try {
+          const empty = await s.executionStats({ since: t(10 * 86_400), until: t(11 * 86_400) });
+          assert.equal(empty.total, 0);
+          assert.equal(empty.totalCost, 0);
+          assert.equal(empty.wallMsP50, null);
+          assert.equal(empty.cpuUsAvg, null);
+          const one = await s.executionStats({ ...window, functionId: b });
+          assert.equal(one.total, 2);
+          near(one.wallMsP50, 1);
+          assert.equal(one.totalCost, 0.0001);
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('gives the same figures per function', async () => {
+        const { s, a, b } = await seeded();
+        try {
+          const rows = await s.executionStatsByFunction(window);
+          assert.deepEqual(rows.map((r) => r.functionId).sort(), [a, b].sort());
+          const ra = rows.find((r) => r.functionId === a)!;
+          assert.equal(ra.total, 6);
+          assert.equal(ra.failed, 1);
+          assert.equal(ra.coldStarts, 1);
+          assert.equal(ra.totalCost, 0.0005);
+          // 1000 2000 3000 4000 10000: p50 = 3000, p95 at rank 3.8 = 4000 + 0.8 × 6000.
+          near(ra.wallMsP50, 3);
+          near(ra.wallMsP95, 8.8);
+          assert.deepEqual(rows.find((r) => r.functionId === b), { functionId: b, ...(await s.executionStats({ ...window, functionId: b })) });
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('buckets by UTC hour and day, oldest first, leaving out empty buckets', async () => {
+        const { s, a } = await seeded();
+        try {
+          const hours = await s.executionBuckets({ ...window, unit: 'hour' });
+          assert.deepEqual(hours.map((h) => [h.start, h.executions, h.errors]), [
+            [t(0), 3, 0],
+            [t(7_200), 3, 1],
+            [t(86_400), 2, 0],
+          ]);
+          assert.equal(hours[1]!.cost, 0.0003);
+          assert.equal(hours[1]!.wallClockCost, 0.0009);
+          near(hours[1]!.wallMsAvg, 17 / 3);
+          near(hours[1]!.cpuUsAvg, 400);
+          near(hours[1]!.wallMsP95, 4 + 0.9 * 6);
+          const days = await s.executionBuckets({ ...window, unit: 'day', functionId: a });
+          assert.deepEqual(days.map((d) => [d.start, d.executions, d.cost]), [[t(0), 6, 0.0005]]);
+        } finally {
+          await s.close();
+        }
+      });
+    });
+
     describe('close', () => {
       it('releases the store: later calls reject, closing again is harmless', async () => {
         const s = await fresh();

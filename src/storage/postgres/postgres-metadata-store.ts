@@ -10,13 +10,18 @@ import type {
   ScalingEventRecord,
   AnalyticsQuery,
   DeadLetterRecord,
+  ExecutionBucket,
+  ExecutionBucketQuery,
   ExecutionQuery,
   ExecutionRecord,
+  ExecutionStats,
+  FunctionExecutionStats,
   FunctionRecord,
   KvEntry,
   KvListing,
   KvListQuery,
   MetadataStore,
+  StatsWindow,
   VersionRecord,
 } from '../types.js';
 import {
@@ -39,6 +44,7 @@ import {
   upsertSql,
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
+import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, windowFilter, type StatsGroup } from '../sql-stats.js';
 
 export interface PostgresMetadataStoreOptions {
   connectionString: string;
@@ -387,10 +393,28 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.all(SCALING_EVENTS, `SELECT ${selectList(SCALING_EVENTS)} FROM scaling_events${filter} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`, params);
   }
 
+  async executionStats(window: StatsWindow): Promise<ExecutionStats> {
+    return decodeStats((await this.grouped('all', window))[0]);
+  }
+
+  async executionStatsByFunction(window: StatsWindow): Promise<FunctionExecutionStats[]> {
+    return (await this.grouped('function', window)).map(decodeFunctionStats);
+  }
+
+  async executionBuckets(query: ExecutionBucketQuery): Promise<ExecutionBucket[]> {
+    return (await this.grouped(query.unit, query)).map(decodeBucket);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+  }
+
+  /** Aggregate rows per group, percentiles included (percentile_cont; see sql-stats.ts). */
+  private async grouped(group: StatsGroup, window: StatsWindow): Promise<Row[]> {
+    const { params } = windowFilter('postgres', window);
+    return (await this.run(aggregateSql('postgres', group, window), params)).rows;
   }
 
   /** Runs a fixed statement as a named (server-side prepared) query. */

@@ -12,13 +12,18 @@ import type {
   ScalingEventRecord,
   AnalyticsQuery,
   DeadLetterRecord,
+  ExecutionBucket,
+  ExecutionBucketQuery,
   ExecutionQuery,
   ExecutionRecord,
+  ExecutionStats,
+  FunctionExecutionStats,
   FunctionRecord,
   KvEntry,
   KvListing,
   KvListQuery,
   MetadataStore,
+  StatsWindow,
   VersionRecord,
 } from '../types.js';
 import {
@@ -41,6 +46,7 @@ import {
   upsertSql,
 } from '../sql-migrations.js';
 import type { Table } from '../sql-migrations.js';
+import { aggregateSql, decodeBucket, decodeFunctionStats, decodeStats, sqlitePercentileSql, windowFilter, withSqlitePercentiles, type StatsGroup } from '../sql-stats.js';
 
 export interface SqliteMetadataStoreOptions {
   /** Database file (its directory is created if missing), or ':memory:'. */
@@ -331,9 +337,29 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.all(SCALING_EVENTS, `SELECT ${selectList(SCALING_EVENTS)} FROM scaling_events${filter} ORDER BY created_at DESC, rowid DESC LIMIT ?`, params);
   }
 
+  async executionStats(window: StatsWindow): Promise<ExecutionStats> {
+    return decodeStats(this.grouped('all', window)[0]);
+  }
+
+  async executionStatsByFunction(window: StatsWindow): Promise<FunctionExecutionStats[]> {
+    return this.grouped('function', window).map(decodeFunctionStats);
+  }
+
+  async executionBuckets(query: ExecutionBucketQuery): Promise<ExecutionBucket[]> {
+    return this.grouped(query.unit, query).map(decodeBucket);
+  }
+
   async close(): Promise<void> {
     this.statements.clear();
     if (this.db.open) this.db.close();
+  }
+
+  /** Aggregate rows per group, with the percentiles ranked by a second query (see sql-stats.ts). */
+  private grouped(group: StatsGroup, window: StatsWindow): Row[] {
+    const { params } = windowFilter('sqlite', window);
+    const rows = this.stmt(aggregateSql('sqlite', group, window)).all(params) as Row[];
+    const percentiles = this.stmt(sqlitePercentileSql(group, window)).all(params) as Row[];
+    return withSqlitePercentiles(rows, percentiles);
   }
 
   private stmt(sql: string): BetterSqlite3.Statement {
