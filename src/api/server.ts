@@ -8,6 +8,7 @@ import type { Platform } from '../platform.js';
 import { apiRoutes } from './api-routes.js';
 import { bindingRoutes } from './binding-routes.js';
 import { capacityRoutes } from './capacity-routes.js';
+import { costRoutes } from './cost-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
@@ -32,6 +33,7 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   await app.register(async (scope) => apiRoutes(scope, platform));
   await app.register(async (scope) => capacityRoutes(scope, platform));
   await app.register(async (scope) => metricsRoutes(scope, platform));
+  await app.register(async (scope) => costRoutes(scope, platform));
   await app.register(async (scope) => eventsRoutes(scope, platform));
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
