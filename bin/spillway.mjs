@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The Spillway CLI: deploy, invoke, execute, get. It talks to a running server over the HTTP API
+// The Spillway CLI: deploy, invoke, execute, get, load-test. It talks to a running server over the HTTP API
 // only (SPILLWAY_URL or --url, default http://127.0.0.1:5000). Plain JavaScript, so `npx spillway`
 // needs no build step.
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -17,6 +17,10 @@ Commands:
                               run it as an async execution; waits for the result unless --no-wait
   get <executionId | function>
                               show an execution or a function as JSON
+  load-test <name> [--concurrency N] [--duration S | --requests N] [--rate R] [--path /x] [--method M] [--data BODY] [-H 'k: v']
+                              have the server load-test the function (docs/load-tester.md): progress every
+                              second, then the summary; Ctrl-C cancels. Exit 0: every request got a 2xx;
+                              3: it completed but some requests failed; 1: it could not start or failed
 
 Options: --url URL (default $SPILLWAY_URL or http://127.0.0.1:5000), --json (raw JSON output)`;
 
@@ -71,6 +75,80 @@ async function collectFiles(target) {
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
+function parseHeaders(list) {
+  const headers = {};
+  for (const h of list ?? []) {
+    const at = h.indexOf(':');
+    if (at < 0) fail(`header "${h}" must look like "name: value"`, 2);
+    headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+const count = (n) => Math.round(n).toLocaleString('en-US');
+const ms = (n) => (n == null ? '?' : `${n.toFixed(2)} ms`);
+const tally = (counts) => Object.entries(counts).map(([k, n]) => `${k}: ${count(n)}`).join(' · ') || 'none';
+
+/** `load-test`: starts a test through the API, prints its progress until it ends, then the summary. */
+async function loadTest(base, args, values) {
+  if (!args[0]) fail('load-test needs a function name: spillway load-test <name> [--concurrency 10] [--duration 5]', 2);
+  // Numbers go as numbers; anything else goes as typed, so the server's message names the bad value.
+  const num = (v) => (v === undefined ? undefined : v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+  const body = { function: args[0] };
+  for (const [key, flag] of [['concurrency', 'concurrency'], ['durationS', 'duration'], ['requests', 'requests'], ['rate', 'rate']]) {
+    if (values[flag] !== undefined) body[key] = num(values[flag]);
+  }
+  if (values.path !== undefined) body.path = values.path.startsWith('/') ? values.path : `/${values.path}`;
+  if (values.method !== undefined) body.method = values.method.toUpperCase();
+  if (values.data !== undefined) body.body = values.data;
+  if (values.header?.length) body.headers = parseHeaders(values.header);
+
+  const started = await call(base, 'POST', '/api/load-tests', body);
+  if (started.status !== 202) fail(`load test refused (${started.status}) ${explain(started.json)}`);
+  const test = started.json.data;
+  const o = test.options;
+  const out = (line) => values.json || process.stdout.write(`${line}\n`);
+  out(`load test ${test.id} · ${test.functionName} · ${o.concurrency} connections · ${o.requests !== undefined ? `${count(o.requests)} requests` : `${o.durationS} s`}${o.rate ? ` at ${count(o.rate)} req/s` : ''} · ${o.method} ${test.url}`);
+
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('cancelling…\n');
+    void call(base, 'DELETE', `/api/load-tests/${test.id}`);
+  });
+
+  let view = test;
+  let shown = -1;
+  while (view.status === 'running') {
+    await wait(250);
+    view = (await call(base, 'GET', `/api/load-tests/${test.id}`)).json.data;
+    const p = view.progress;
+    if (p && p.elapsedS !== shown && view.status === 'running') {
+      shown = p.elapsedS;
+      out(`  ${p.elapsedS.toFixed(0).padStart(3)} s  ${count(p.requests).padStart(8)} requests  ${count(p.non2xx + p.errors).padStart(6)} failed  ${count(p.reqPerSec).padStart(6)} req/s  p50 ${ms(p.p50Ms)}  p99 ${ms(p.p99Ms)}`);
+    }
+  }
+
+  if (values.json) process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+  const r = view.result;
+  if (r && !values.json) {
+    const x = r.executions;
+    out(`${view.status} in ${r.durationS.toFixed(2)} s: ${count(r.total)} requests (${count(r.ok)} 2xx, ${count(r.non2xx)} non-2xx, ${count(r.errors)} errors) · ${r.requestsPerSec.toFixed(1)} req/s${r.stoppedEarly ? ' · stopped early' : ''}`);
+    out(`latency   p50 ${ms(r.latencyMs.p50)} · p95 ${ms(r.latencyMs.p95)} · p99 ${ms(r.latencyMs.p99)} · max ${ms(r.latencyMs.max)}`);
+    out(`status    ${tally(r.statusCounts)}`);
+    out(`tiers     ${tally(r.tiers)}`);
+    if (Object.keys(r.errorsByCode).length > 0) out(`failures  ${tally(r.errorsByCode)}`);
+    const share = x.cpuToWall == null ? '' : ` (${(x.cpuToWall * 100).toFixed(1)}%)`;
+    out(`server    ${count(x.records)} executions${x.missing ? ` (${count(x.missing)} not recorded yet)` : ''} · ${count(x.coldStarts)} cold start${x.coldStarts === 1 ? '' : 's'} · cpu ${x.cpuMs.toFixed(1)} ms of wall ${x.wallMs.toFixed(1)} ms${share} · cost $${x.costUsd.toFixed(8)} (wall-clock billing $${x.wallClockCostUsd.toFixed(8)})`);
+  }
+  if (view.status === 'failed') fail(`load test ${view.id} failed: ${view.error}`);
+  if (view.status === 'cancelled') {
+    process.stderr.write(`spillway: load test ${view.id} was cancelled\n`);
+    process.exit(interrupted ? 130 : 1);
+  }
+  if (r.non2xx + r.errors > 0) process.exit(3);
+}
+
 function formatMetering(rec) {
   const cpu = rec.cpuUs == null ? '?' : `${(rec.cpuUs / 1000).toFixed(2)} ms`;
   const wall = rec.wallUs == null ? '?' : `${(rec.wallUs / 1000).toFixed(2)} ms`;
@@ -93,6 +171,11 @@ async function main() {
       data: { type: 'string' },
       header: { type: 'string', short: 'H', multiple: true },
       'no-wait': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      requests: { type: 'string' },
+      rate: { type: 'string' },
+      path: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -126,12 +209,7 @@ async function main() {
   if (command === 'invoke') {
     if (!args[0]) fail('invoke needs a function name', 2);
     const path = (args[1] ?? '').replace(/^\//, '');
-    const headers = {};
-    for (const h of values.header ?? []) {
-      const at = h.indexOf(':');
-      if (at < 0) fail(`header "${h}" must look like "name: value"`, 2);
-      headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
-    }
+    const headers = parseHeaders(values.header);
     const method = values.method ?? (values.data !== undefined ? 'POST' : 'GET');
     let res;
     try {
@@ -196,6 +274,8 @@ async function main() {
     process.stdout.write(`${JSON.stringify(res.json.data, null, 2)}\n`);
     return;
   }
+
+  if (command === 'load-test') return loadTest(base, args, values);
 
   fail(`unknown command "${command}"\n\n${USAGE}`, 2);
 }

@@ -21,6 +21,7 @@ import { ExecutionService, InvocationRecorder } from './executions/execution-ser
 import { ExecutionWorker } from './executions/execution-worker.js';
 import { NpmInstaller } from './deploy/npm-deps.js';
 import { FunctionService } from './functions/function-service.js';
+import { LoadTester } from './loadtest/load-tester.js';
 import { SqliteJobQueue } from './queue/local/sqlite-job-queue.js';
 import { RedisStreamsJobQueue } from './queue/redis-streams/redis-streams-job-queue.js';
 import type { JobQueue } from './queue/types.js';
@@ -49,6 +50,8 @@ export interface Platform {
   recorder: InvocationRecorder;
   worker: ExecutionWorker;
   events: PlatformEvents;
+  /** Runs one bounded load test at a time against this server's /fn/ routes (docs/load-tester.md). */
+  loadTests: LoadTester;
   instanceId: string;
   /** Set by the server once it exists, for logging. */
   server?: FastifyInstance;
@@ -108,6 +111,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     onError,
   });
   worker.start();
+  const loadTests = new LoadTester({ functions, store, recorder, events, clock });
   try {
     await capacity.start();
   } catch (err) {
@@ -131,9 +135,12 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     recorder,
     worker,
     events,
+    loadTests,
     instanceId,
     close() {
       closed ??= (async () => {
+        // First: a running test still needs the recorder and the store for its result.
+        await loadTests.close();
         const stopping = worker.stop();
         await queue.close();
         await stopping;

@@ -8,10 +8,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { PlatformEventMap } from '../core/events.js';
 import type { Platform } from '../platform.js';
-import { eventsQuerySchema, parseOrThrow } from '../protocol/schemas.js';
+import { EVENT_TYPES, eventsQuerySchema, parseOrThrow } from '../protocol/schemas.js';
 
 const MAX_BUFFERED = 1024 * 1024;
-const TYPES = ['execution_started', 'execution_completed', 'scaling_event'] as const;
+const TYPES = EVENT_TYPES;
 
 export async function eventsRoutes(app: FastifyInstance, platform: Platform): Promise<void> {
   app.get<{ Querystring: Record<string, string> }>('/api/events', { websocket: true }, (socket, request) => {

@@ -14,6 +14,7 @@ import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
+import { loadTestRoutes } from './loadtest-routes.js';
 
 export async function buildServer(platform: Platform, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const bodyLimit = platform.config.SPILLWAY_MAX_BODY_BYTES;
@@ -38,6 +39,11 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
   await app.register(async (scope) => dashboardRoutes(scope));
+  await app.register(async (scope) => loadTestRoutes(scope, platform));
+  // The load tester calls this server's own /fn/ routes: it needs the real address (PORT may be 0),
+  // and a running test stops before the server does.
+  app.addHook('onListen', async () => platform.loadTests.listening(app.server.address()));
+  app.addHook('preClose', async () => platform.loadTests.close());
   platform.server = app;
   return app;
 }

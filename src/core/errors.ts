@@ -58,6 +58,11 @@ export const ERROR_CATALOGUE = {
     meaning: "The function's key-value store has no live entry under this key (never written, deleted, or expired).",
     fix: 'List the keys with `GET /api/functions/:id/kv?prefix=`; keys are case-sensitive and URL-encoded in the path.',
   },
+  LOAD_TEST_NOT_FOUND: {
+    status: 404,
+    meaning: 'No load test has this id: it never existed, it is older than the last 20 kept, or the server restarted (tests are kept in memory).',
+    fix: 'List the recent tests with `GET /api/load-tests` and use an id from there.',
+  },
   ROUTE_NOT_FOUND: {
     status: 404,
     meaning: 'No API route matches this method and path.',
@@ -77,6 +82,11 @@ export const ERROR_CATALOGUE = {
     status: 409,
     meaning: 'The function is inactive and does not accept invocations.',
     fix: 'Set `status: "active"` with `PUT /api/functions/:id`.',
+  },
+  LOAD_TEST_RUNNING: {
+    status: 409,
+    meaning: 'A load test is already running; one runs at a time, because each one shares the server\'s machine. The message names the running test.',
+    fix: 'Wait for the running test to finish (watch `GET /api/load-tests/:id` or the `load_test_completed` event), or cancel it with `DELETE /api/load-tests/:id`.',
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,

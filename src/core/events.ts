@@ -1,8 +1,9 @@
 /**
- * In-process platform events (execution started/completed, later scaling), for live listeners
+ * In-process platform events (executions, scaling, load tests), for live listeners
  * such as the WebSocket feed. Emitting never waits on a listener.
  */
 import { EventEmitter } from 'node:events';
+import type { LoadTestProgress, LoadTestResult, LoadTestStatus } from '../loadtest/types.js';
 import type { ScalingEventRecord } from '../storage/types.js';
 
 export interface PlatformEventMap {
@@ -35,6 +36,10 @@ export interface PlatformEventMap {
     coldStartUs: number;
     cost: { totalCost: number; wallClockCost: number; tier: string } | null;
   };
+  /** About once a second while a load test runs (docs/load-tester.md). */
+  load_test_progress: LoadTestProgress & { id: string; functionId: string; functionName: string };
+  /** A load test ended: completed, failed or cancelled (a cancelled one still has the result of what ran). */
+  load_test_completed: { id: string; functionId: string; functionName: string; status: Exclude<LoadTestStatus, 'running'>; result: LoadTestResult | null; error: string | null };
 }
 
 export class PlatformEvents {

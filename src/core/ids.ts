@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
 /** Random, URL-safe identifiers with a readable prefix: `fn_…`, `ex_…`, `dl_…`. */
-export function newId(prefix: 'fn' | 'ex' | 'dl' | 'q' | 'se'): string {
+export function newId(prefix: 'fn' | 'ex' | 'dl' | 'q' | 'se' | 'lt'): string {
   return `${prefix}_${randomUUID().replace(/-/g, '')}`;
 }

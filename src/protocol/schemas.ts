@@ -105,13 +105,16 @@ export const scalingHistoryQuerySchema = z
   })
   .strict();
 
+/** The event types `/api/events` can send (src/core/events.ts has their shapes). */
+export const EVENT_TYPES = ['execution_started', 'execution_completed', 'scaling_event', 'load_test_progress', 'load_test_completed'] as const;
+
 /** Live events (WebSocket `/api/events`): which types, and optionally one function or one execution. */
 export const eventsQuerySchema = z
   .object({
     types: z
       .string()
       .transform((s) => s.split(',').filter(Boolean))
-      .pipe(z.array(z.enum(['execution_started', 'execution_completed', 'scaling_event'])).min(1, 'name at least one event type'))
+      .pipe(z.array(z.enum(EVENT_TYPES)).min(1, 'name at least one event type'))
       .optional(),
     functionId: z.string().min(1).optional(),
     executionId: z.string().min(1).optional(),
@@ -139,3 +142,58 @@ export const costSystemQuerySchema = z
   .strict()
   .refine((q) => q.startDate === undefined || q.endDate === undefined || q.startDate <= q.endDate, { message: 'must not be after endDate', path: ['startDate'] })
   .refine((q) => q.startDate === undefined || q.endDate === undefined || Date.parse(q.endDate) - Date.parse(q.startDate) <= 365 * 86_400_000, { message: 'the period must be at most 366 days', path: ['endDate'] });
+
+/**
+ * Load tests (`POST /api/load-tests`, docs/load-tester.md). The bounds keep a test from taking the
+ * platform down: the load generator shares the server's machine, so its connections, its length
+ * and its request count are capped, and only one test runs at a time.
+ */
+export const LOAD_TEST_LIMITS = Object.freeze({
+  concurrency: { min: 1, max: 200, default: 10 },
+  durationS: { min: 1, max: 60, default: 10 },
+  requests: { min: 1, max: 100_000 },
+  rate: { min: 1, max: 5_000 },
+  bodyBytes: 1_048_576,
+  headers: 32,
+});
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** Headers the load generator sets itself: framing, the target, and the client key the token bucket counts. */
+const RESERVED_LOAD_TEST_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'x-api-key']);
+
+const loadTestBound = (key: 'concurrency' | 'durationS' | 'requests' | 'rate', unit: string) => {
+  const { min, max } = LOAD_TEST_LIMITS[key];
+  const range = `must be between ${min} and ${max.toLocaleString('en-US')} ${unit}`;
+  return z.number({ invalid_type_error: `must be a number (${unit})` }).int(`must be a whole number of ${unit}`).min(min, range).max(max, range);
+};
+
+export const loadTestSchema = z
+  .object({
+    function: z.string({ required_error: 'is required (the id or name of the function to call)' }).min(1, 'must name a function (id or name)'),
+    concurrency: loadTestBound('concurrency', 'connections').default(LOAD_TEST_LIMITS.concurrency.default),
+    durationS: loadTestBound('durationS', 'seconds').optional(),
+    requests: loadTestBound('requests', 'requests').optional(),
+    rate: loadTestBound('rate', 'requests per second').optional(),
+    method: z.enum(HTTP_METHODS, { errorMap: () => ({ message: `must be one of ${HTTP_METHODS.join(', ')}` }) }).default('GET'),
+    path: z
+      .string()
+      .max(2048, 'must be at most 2048 characters')
+      .regex(/^\/[^\s#]*$/, 'must start with "/" and contain no spaces or "#" (it is appended to /fn/<name>)')
+      .default('/'),
+    body: z.string().max(LOAD_TEST_LIMITS.bodyBytes, `must be at most ${LOAD_TEST_LIMITS.bodyBytes} characters`).optional(),
+    headers: z
+      .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'header names must be HTTP tokens'), z.string().max(8192, 'must be at most 8192 characters'), {
+        invalid_type_error: 'must be an object mapping header names to string values',
+      })
+      .refine((h) => Object.keys(h).length <= LOAD_TEST_LIMITS.headers, `must have at most ${LOAD_TEST_LIMITS.headers} headers`)
+      .refine((h) => !Object.keys(h).some((k) => RESERVED_LOAD_TEST_HEADERS.has(k.toLowerCase())), {
+        message: `must not set ${[...RESERVED_LOAD_TEST_HEADERS].join(', ')} (the load tester sets them; its requests carry x-api-key: loadtest)`,
+      })
+      .default({}),
+  })
+  .strict()
+  .refine((b) => b.durationS === undefined || b.requests === undefined, { message: 'send durationS (a timed test) or requests (a counted one), not both', path: ['requests'] })
+  // Neither: a timed test of the default length.
+  .transform((b) => (b.durationS === undefined && b.requests === undefined ? { ...b, durationS: LOAD_TEST_LIMITS.durationS.default } : b));
+
+export type LoadTestOptions = z.output<typeof loadTestSchema>;
