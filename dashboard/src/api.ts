@@ -146,7 +146,10 @@ export interface CapacitySnapshot {
 export type MetricsWindow = '1h' | '24h' | '7d' | '30d';
 
 export interface SystemMetrics {
+  window?: MetricsWindow;
+  /** Executions in the window. */
   totalExecutions: number;
+  /** Executions in the last hour. */
   recentExecutions: number;
   completedExecutions: number;
   failedExecutions: number;
@@ -156,7 +159,7 @@ export interface SystemMetrics {
   currentInstances: number;
   averageExecutionTime: number;
   cpu?: { totalUs: number; averageUs: number };
-  wall?: { averageMs: number; p50Ms: number; p95Ms: number; p99Ms: number };
+  wall?: { averageMs: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null };
   coldStarts?: number;
   byTrigger?: { http: number; async: number };
   cost?: { total: number; wallClock: number; saved: number; savedPct: number };
@@ -165,7 +168,9 @@ export interface SystemMetrics {
 
 export interface FunctionMetricsRow {
   functionId: string;
-  functionName: string;
+  /** null for a deleted function that still has executions in the window. */
+  functionName: string | null;
+  deleted?: boolean;
   executions: number;
   errors: number;
   errorRate: number;
@@ -176,12 +181,27 @@ export interface FunctionMetricsRow {
   cost: { total: number; wallClock: number };
 }
 
+export interface FunctionMetricsList {
+  window: MetricsWindow;
+  since: string;
+  until: string;
+  functions: FunctionMetricsRow[];
+}
+
+export interface FunctionMetricsDetail extends FunctionMetricsRow {
+  window: MetricsWindow;
+  unit: 'hour' | 'day';
+  series: Array<{ start: string; executions: number; errors: number; cost: number; wallClockCost: number; cpuUsAvg: number | null; wallMsAvg: number | null; wallMsP95: number | null }>;
+}
+
 export interface SystemCosts {
   period: { startDate: string; endDate: string };
   totalSystemCost: number;
   totalExecutions: number;
   averageCostPerExecution: number;
-  functionCosts: Array<{ functionId: string; functionName: string; totalCost: number; executionCount: number; tier?: string; wallClockCost?: number }>;
+  functionCosts: Array<{ functionId: string; functionName: string | null; totalCost: number; executionCount: number; tier?: string | null; wallClockCost?: number }>;
+  wallClockCost?: number;
+  savings?: { amount: number; percent: number };
 }
 
 export interface TrendPoint {

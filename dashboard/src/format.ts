@@ -23,7 +23,9 @@ export function fmtCost(usd: number | null | undefined): string {
   const abs = Math.abs(usd);
   if (abs >= 100) return `$${usd.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
   if (abs >= 0.01) return `$${usd.toFixed(2)}`;
-  return `$${usd.toPrecision(3)}`;
+  // Three significant digits, written out (no exponent): $0.000000266.
+  const digits = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(abs))));
+  return `$${usd.toFixed(digits)}`;
 }
 
 export function fmtPct(p: number | null | undefined, digits = 1): string {

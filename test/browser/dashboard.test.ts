@@ -149,7 +149,7 @@ describe('dashboard in Chromium', () => {
     await page.locator('.log', { hasText: 'greeting' }).waitFor();
     await page.getByRole('heading', { name: 'CPU vs wall' }).waitFor();
     await page.getByText('Cost breakdown').waitFor();
-    await page.getByText('Cold start', { exact: true }).waitFor();
+    await page.locator('.stat', { hasText: 'Cold start' }).getByText(/^(Yes|No)$/).waitFor();
     const record = (await api(t.base, 'GET', `/api/executions/${ids.execution}`)).body.data;
     await page.locator('.stat', { hasText: 'Instance' }).getByText(record.instanceId, { exact: true }).waitFor();
     await page.locator('.stat', { hasText: 'CPU time' }).getByText('what Spillway bills').waitFor();
@@ -186,19 +186,73 @@ describe('dashboard in Chromium', () => {
     await t.platform.recorder.flush();
   });
 
-  it('opens the Cost Monitoring page with billed vs wall-clock cost', async () => {
+  it('shows per-function p50/p95/p99, errors and cold starts on the Monitoring page', async () => {
+    await page.goto(`${t.base}/monitoring`);
+    await page.getByRole('heading', { name: 'Monitoring', level: 1 }).waitFor();
+    const table = page.getByTestId('function-metrics');
+    const slow = table.locator('tr', { hasText: 'slow-io' });
+    await slow.waitFor();
+    // 12 calls, each waiting 40 ms: the median is at least 40 ms of wall time.
+    assert.match((await slow.locator('td').nth(1).textContent()) ?? '', /^12$/);
+    assert.match((await slow.locator('td').nth(3).textContent()) ?? '', /^\d+(\.\d+)? ms$/);
+    await table.locator('tr', { hasText: 'flaky' }).locator('td.error-text').getByText('1', { exact: false }).waitFor();
+    await page.getByRole('heading', { name: 'Scaling history' }).waitFor();
+    await page.getByTestId('tier-state').getByText('normal').waitFor();
+  });
+
+  it('opens the Cost Monitoring page: billed (CPU) vs wall-clock, trend, costs by function', async () => {
     await page.goto(`${t.base}/costs`);
     await page.getByRole('heading', { name: 'Cost Monitoring', level: 1 }).waitFor();
-    await page.getByText('System costs by function').waitFor();
-    await settled(page);
-    // Either the real figures or, on a server without the costs API, the designed "not available" state.
-    const available = (await api(t.base, 'GET', '/api/costs/system')).status !== 404;
-    if (available) {
-      await page.getByTestId('function-costs').getByText('slow-io').waitFor();
-      await page.getByText('Billed (CPU time)').waitFor();
-    } else {
-      await page.getByText('is not available on this server').first().waitFor();
-    }
+    const summary = page.getByTestId('cost-summary');
+    await summary.getByText('Billed (CPU time)').waitFor();
+    await summary.getByText('Wall-clock billing would be').waitFor();
+    await page.getByTestId('function-costs').getByText('slow-io').waitFor();
+    await page.getByRole('heading', { name: 'Cost trend' }).waitFor();
+  });
+
+  it('runs the cost comparison with the measured workload, then with edited inputs', async () => {
+    await page.getByRole('link', { name: 'Compare platforms →' }).click();
+    await page.getByRole('heading', { name: 'Cost comparison', level: 1 }).waitFor();
+    const projection = page.getByTestId('projection');
+    await projection.getByText('cheapest').waitFor();
+    await projection.getByText('Serverless (wall-clock)').waitFor();
+    await page.getByRole('heading', { name: 'Seed 000 §8, reproduced from its own inputs' }).waitFor();
+    // Seed 000's own figures come out as the seed printed them.
+    await page.locator('tr', { hasText: 'Baseline per month' }).first().getByText('agrees').waitFor();
+    await page.getByLabel('Calls per second').fill('1000');
+    await page.getByLabel('Wall ms per call').fill('200');
+    await page.getByRole('button', { name: 'Recalculate' }).click();
+    await page.getByRole('heading', { name: /Per month at 1,000 calls\/s/ }).waitFor();
+    // A refused value comes back as the server's message.
+    await page.getByLabel('Memory (MB)').fill('20000');
+    await page.getByRole('button', { name: 'Recalculate' }).click();
+    await page.getByText('VALIDATION_FAILED').waitFor();
+    await page.getByLabel('Memory (MB)').fill('');
+    await page.getByRole('button', { name: 'Use seed 000' }).click();
+    await page.getByRole('heading', { name: /Per month at 100 calls\/s, 10 ms CPU, 200 ms wall/ }).waitFor();
+  });
+
+  it('runs a small load test from the Load Tester page and shows throughput, percentiles, errors, tiers and cost', async () => {
+    await page.goto(`${t.base}/load-tester`);
+    await page.getByRole('heading', { name: 'Load Tester', level: 1 }).waitFor();
+    await page.getByText('No test run yet').waitFor();
+    await page.getByLabel('Function').selectOption('slow-io');
+    await page.getByLabel('Concurrency').fill('4');
+    await page.getByLabel('Stop after').selectOption('requests');
+    await page.getByLabel('Requests').fill('80');
+    await page.getByRole('button', { name: 'Start load test' }).click();
+    const results = page.getByTestId('load-results');
+    await results.waitFor({ timeout: 60_000 });
+    await page.locator('.card-head', { hasText: 'slow-io · 4 connections · 80 requests' }).getByText('completed').waitFor();
+    await results.locator('.stat', { hasText: 'Throughput' }).getByText(/req\/s/).first().waitFor();
+    await results.locator('.stat', { hasText: 'Throughput' }).getByText(/^80 requests in/).waitFor();
+    await results.getByText('Latency p99').waitFor();
+    await results.getByText('No errors: every request got a 2xx.').waitFor();
+    await page.getByTestId('load-tiers').locator('tr', { hasText: 'baseline' }).getByText('80').waitFor();
+    await results.getByText('Cost (CPU-billed)').waitFor();
+    const list = (await api(t.base, 'GET', '/api/load-tests')).body.data as Array<{ status: string; result: { total: number } }>;
+    assert.equal(list.at(-1)?.status, 'completed');
+    assert.equal(list.at(-1)?.result.total, 80);
   });
 
   it('takes a screenshot of every page at 1280×800', async () => {

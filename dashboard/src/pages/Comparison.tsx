@@ -327,6 +327,7 @@ function Seed004({ c }: { c: Comparison }) {
         <div>
           <CheckedTable rows={s.lambda.monthly.map((m) => [`${fmtInt(m.requests)} requests / month`, m.usd] as [string, Checked])} />
           <CheckedTable rows={s.breakEven.flatMap((b) => [[`Break-even, ${b.tasks} task${b.tasks > 1 ? 's' : ''} (req/day)`, b.perDay, false] as [string, Checked, boolean]])} />
+          <div className="table-wrap">
           <table className="table table-compact">
             <thead>
               <tr>
@@ -345,6 +346,7 @@ function Seed004({ c }: { c: Comparison }) {
               ))}
             </tbody>
           </table>
+          </div>
         </div>
       </div>
     </Card>

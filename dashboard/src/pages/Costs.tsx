@@ -48,10 +48,10 @@ export function CostsPage() {
         {(m) =>
           m.cost ? (
             <div className="stats" data-testid="cost-summary">
-              <Stat label="Billed (CPU time)" value={fmtCost(m.cost.total)} hint={`${fmtInt(m.recentExecutions)} calls in ${period}`} />
+              <Stat label="Billed (CPU time)" value={fmtCost(m.cost.total)} hint={`${fmtInt(m.totalExecutions)} calls in ${period}`} />
               <Stat label="Wall-clock billing would be" value={fmtCost(m.cost.wallClock)} hint="the same calls billed for their whole duration" />
               <Stat label="Saved" value={fmtCost(m.cost.saved)} hint={`${fmtPct(m.cost.savedPct)} less than wall-clock billing`} tone={m.cost.saved > 0 ? 'good' : undefined} />
-              <Stat label="Per call" value={fmtCost(m.recentExecutions > 0 ? m.cost.total / m.recentExecutions : 0)} hint={m.recentExecutions > 0 ? `vs ${fmtCost(m.cost.wallClock / m.recentExecutions)} by wall clock` : undefined} />
+              <Stat label="Per call" value={fmtCost(m.totalExecutions > 0 ? m.cost.total / m.totalExecutions : 0)} hint={m.totalExecutions > 0 ? `vs ${fmtCost(m.cost.wallClock / m.totalExecutions)} by wall clock` : undefined} />
             </div>
           ) : (
             <EmptyState title="This server reports no cost summary">Its /api/metrics has no cost block.</EmptyState>
@@ -99,6 +99,7 @@ export function CostsPage() {
                 <Stat label="Total" value={fmtCost(s.totalSystemCost)} hint={`${s.period.startDate} to ${s.period.endDate}`} />
                 <Stat label="Executions" value={fmtInt(s.totalExecutions)} />
                 <Stat label="Average per execution" value={fmtCost(s.averageCostPerExecution)} />
+                {s.savings ? <Stat label="Saved vs wall clock" value={fmtCost(s.savings.amount)} hint={`${fmtPct(s.savings.percent)} of ${fmtCost(s.wallClockCost)}`} tone={s.savings.amount > 0 ? 'good' : undefined} /> : null}
               </div>
               {s.functionCosts.length === 0 ? (
                 <EmptyState title="No costs in this period">Pick a wider date range, or call a function.</EmptyState>
@@ -118,7 +119,7 @@ export function CostsPage() {
                         {s.functionCosts.map((f) => (
                           <tr key={f.functionId}>
                             <td>
-                              <Link to={`/functions/${encodeURIComponent(f.functionName)}`}>{f.functionName}</Link>
+                              {f.functionName ? <Link to={`/functions/${encodeURIComponent(f.functionName)}`}>{f.functionName}</Link> : <span className="muted">deleted function</span>}
                             </td>
                             <td className="num">{fmtInt(f.executionCount)}</td>
                             <td className="num">{fmtCost(f.totalCost)}</td>
@@ -131,7 +132,7 @@ export function CostsPage() {
                   <BarsChart
                     layout="vertical"
                     height={Math.max(160, s.functionCosts.slice(0, 8).length * 36 + 40)}
-                    data={s.functionCosts.slice(0, 8).map((f) => ({ name: f.functionName, cost: f.totalCost, wall: f.wallClockCost ?? 0 }))}
+                    data={s.functionCosts.slice(0, 8).map((f) => ({ name: f.functionName ?? 'deleted', cost: f.totalCost, wall: f.wallClockCost ?? 0 }))}
                     x="name"
                     yFormat={(v) => fmtCost(v)}
                     series={[

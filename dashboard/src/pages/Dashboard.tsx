@@ -25,8 +25,8 @@ export function trendRows(trends: CostTrends): Array<Record<string, number | str
 export function MetricCards({ m }: { m: SystemMetrics }) {
   return (
     <div className="stats" data-testid="overview">
-      <Stat label="Executions" value={fmtInt(m.totalExecutions)} hint={`${fmtInt(m.recentExecutions)} in the window${m.byTrigger ? ` · ${fmtInt(m.byTrigger.http)} HTTP, ${fmtInt(m.byTrigger.async)} queued` : ''}`} />
-      <Stat label="Success rate" value={fmtPct(m.successRate)} hint={`${fmtInt(m.completedExecutions)} ok · ${fmtInt(m.failedExecutions)} failed · ${fmtInt(m.pendingExecutions)} pending`} tone={m.successRate >= 99 ? 'good' : m.successRate < 90 && m.recentExecutions > 0 ? 'bad' : undefined} />
+      <Stat label="Executions" value={fmtInt(m.totalExecutions)} hint={`${fmtInt(m.recentExecutions)} in the last hour${m.byTrigger ? ` · ${fmtInt(m.byTrigger.http)} HTTP, ${fmtInt(m.byTrigger.async)} queued` : ''}`} />
+      <Stat label="Success rate" value={fmtPct(m.successRate)} hint={`${fmtInt(m.completedExecutions)} ok · ${fmtInt(m.failedExecutions)} failed · ${fmtInt(m.pendingExecutions)} pending`} tone={m.totalExecutions === 0 ? undefined : m.successRate >= 99 ? 'good' : m.successRate < 90 ? 'bad' : undefined} />
       <Stat label="Latency p95" value={fmtMs(m.wall?.p95Ms ?? null)} hint={m.wall ? `p50 ${fmtMs(m.wall.p50Ms)} · p99 ${fmtMs(m.wall.p99Ms)}` : `average ${fmtMs(m.averageExecutionTime)}`} />
       <Stat label="CPU per call" value={fmtUs(m.cpu?.averageUs ?? null)} hint={m.wall ? `vs ${fmtMs(m.wall.averageMs)} wall on average` : undefined} />
       <Stat label="Cost (CPU-billed)" value={fmtCost(m.cost?.total ?? null)} hint={m.cost ? `${fmtCost(m.cost.wallClock)} by wall clock: ${fmtPct(m.cost.savedPct)} saved` : undefined} tone={m.cost && m.cost.saved > 0 ? 'good' : undefined} />

@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api, ApiError, type FunctionRecord } from '../api.ts';
 import { BarsChart, COLORS, TimeChart } from '../charts.tsx';
-import { Async, Card, EmptyState, ErrorState, LiveIndicator, PageHeader, Stat, StatusBadge } from '../components.tsx';
+import { Async, Card, EmptyState, ErrorState, LiveIndicator, Loading, PageHeader, Stat, StatusBadge } from '../components.tsx';
 import { fmtCost, fmtInt, fmtMs, fmtPct } from '../format.ts';
 import { useApi, useStored, useThrottled } from '../hooks.ts';
 import { useLive } from '../live.ts';
@@ -88,6 +88,13 @@ export function LoadTesterPage() {
   const [testId, setTestId] = useState<string | null>(null);
   const [startError, setStartError] = useState<ApiError | null>(null);
   const [history, setHistory] = useState<Array<{ t: number; rps: number; p50: number | null; p99: number | null }>>([]);
+  const previous = useApi<LoadTestView[]>('/api/load-tests');
+  // Coming back to the page: show the running test, or the latest one.
+  useEffect(() => {
+    if (testId || !previous.data || previous.data.length === 0) return;
+    const latest = previous.data.find((x) => x.status === 'running') ?? [...previous.data].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+    if (latest) setTestId(latest.id);
+  }, [previous.data, testId]);
   const test = useApi<LoadTestView>(testId ? `/api/load-tests/${testId}` : null);
   const refresh = useThrottled(test.reload, 250);
   const running = test.data?.status === 'running';
@@ -101,6 +108,7 @@ export function LoadTesterPage() {
       setHistory((h) => [...h, { t: p.elapsedS ?? h.length + 1, rps: p.reqPerSec ?? 0, p50: p.p50Ms ?? null, p99: p.p99Ms ?? null }]);
     }
     refresh();
+    if (m.type === 'load_test_completed') previous.reload();
   }, refresh);
 
   // Safety net if the live connection is down: poll while the test runs.
@@ -214,13 +222,15 @@ export function LoadTesterPage() {
         </Async>
         {startError ? <ErrorState error={startError} feature="Load tests" /> : null}
       </Card>
-      {testId ? (
+      {previous.error?.notAvailable ? (
+        <ErrorState error={previous.error} feature="The load tester" />
+      ) : testId ? (
         <Async resource={test} feature="Load test">
           {(t) => <TestView t={t} history={history} />}
         </Async>
       ) : (
         <Card>
-          <EmptyState title="No test run yet">Choose a function and start a test; progress streams in live and the results stay here.</EmptyState>
+          {previous.data === undefined && !previous.error ? <Loading label="Loading load tests…" rows={1} /> : <EmptyState title="No test run yet">Choose a function and start a test; progress streams in live and the results stay here.</EmptyState>}
         </Card>
       )}
     </>

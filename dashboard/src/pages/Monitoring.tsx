@@ -1,6 +1,6 @@
 /** Monitoring: per-function latency percentiles, errors, cold starts, CPU vs wall; scaling history; live. */
 import { Link } from 'react-router-dom';
-import type { CapacitySnapshot, FunctionMetricsRow, MetricsWindow, ScalingEvent } from '../api.ts';
+import type { CapacitySnapshot, FunctionMetricsList, FunctionMetricsRow, MetricsWindow, ScalingEvent } from '../api.ts';
 import { BarsChart, COLORS } from '../charts.tsx';
 import { Async, Card, CpuWallBar, EmptyState, LiveIndicator, PageHeader, Segmented } from '../components.tsx';
 import { fmtCost, fmtInt, fmtMs, fmtPct, fmtUs } from '../format.ts';
@@ -10,9 +10,13 @@ import { ScalingHistory, TierState } from '../widgets.tsx';
 
 const WINDOWS = ['1h', '24h', '7d', '30d'] as const;
 
+function nameOf(r: FunctionMetricsRow): string {
+  return r.functionName ?? `deleted ${r.functionId.slice(0, 10)}…`;
+}
+
 export function MonitoringPage() {
   const [window, setWindow] = useStored<MetricsWindow>('monitoring-window', '24h');
-  const rows = useApi<FunctionMetricsRow[]>(`/api/metrics/functions?window=${window}`);
+  const rows = useApi<FunctionMetricsList>(`/api/metrics/functions?window=${window}`);
   const scaling = useApi<ScalingEvent[]>('/api/metrics/scaling-history?limit=50');
   const capacity = useApi<CapacitySnapshot>('/api/capacity');
   const refresh = useThrottled(() => {
@@ -42,9 +46,11 @@ export function MonitoringPage() {
           resource={rows}
           feature="Per-function metrics"
           rows={4}
-          empty={(list) => (list.length === 0 ? <EmptyState title="No calls in this window">Per-function percentiles appear once functions have been called.</EmptyState> : null)}
+          empty={(d) => (d.functions.every((r) => r.executions === 0) ? <EmptyState title="No calls in this window">Per-function percentiles, errors and cold starts appear once functions have been called.</EmptyState> : null)}
         >
-          {(list) => (
+          {(d) => {
+            const list = d.functions.filter((r) => r.executions > 0);
+            return (
             <>
               <div className="table-wrap">
                 <table className="table" data-testid="function-metrics">
@@ -65,7 +71,7 @@ export function MonitoringPage() {
                     {list.map((r) => (
                       <tr key={r.functionId}>
                         <td>
-                          <Link to={`/functions/${encodeURIComponent(r.functionName)}`}>{r.functionName}</Link>
+                          {r.functionName ? <Link to={`/functions/${encodeURIComponent(r.functionName)}`}>{r.functionName}</Link> : <span className="muted">{nameOf(r)}</span>}
                         </td>
                         <td className="num">{fmtInt(r.executions)}</td>
                         <td className={`num ${r.errors > 0 ? 'error-text' : ''}`}>
@@ -88,7 +94,7 @@ export function MonitoringPage() {
                 <div>
                   <h3>Latency percentiles</h3>
                   <BarsChart
-                    data={list.slice(0, 10).map((r) => ({ name: r.functionName, p50: r.latencyMs.p50 ?? 0, p95: r.latencyMs.p95 ?? 0, p99: r.latencyMs.p99 ?? 0 }))}
+                    data={list.slice(0, 10).map((r) => ({ name: nameOf(r), p50: r.latencyMs.p50 ?? 0, p95: r.latencyMs.p95 ?? 0, p99: r.latencyMs.p99 ?? 0 }))}
                     x="name"
                     yFormat={(v) => `${v} ms`}
                     series={[
@@ -101,7 +107,7 @@ export function MonitoringPage() {
                 <div>
                   <h3>CPU vs wall per call (average)</h3>
                   <BarsChart
-                    data={list.slice(0, 10).map((r) => ({ name: r.functionName, cpu: (r.cpuUs.avg ?? 0) / 1000, wall: r.wallMs.avg ?? 0 }))}
+                    data={list.slice(0, 10).map((r) => ({ name: nameOf(r), cpu: (r.cpuUs.avg ?? 0) / 1000, wall: r.wallMs.avg ?? 0 }))}
                     x="name"
                     yFormat={(v) => `${v} ms`}
                     series={[
@@ -109,11 +115,12 @@ export function MonitoringPage() {
                       { key: 'wall', label: 'Wall', color: COLORS.grey, format: fmtMs },
                     ]}
                   />
-                  <p className="muted small">CPU p95 per function: {list.slice(0, 5).map((r) => `${r.functionName} ${fmtUs(r.cpuUs.p95)}`).join(' · ')}</p>
+                  <p className="muted small">CPU p95 per call: {list.slice(0, 5).map((r) => `${nameOf(r)} ${fmtUs(r.cpuUs.p95)}`).join(' · ')}</p>
                 </div>
               </div>
             </>
-          )}
+            );
+          }}
         </Async>
       </Card>
       <div className="grid-2">
