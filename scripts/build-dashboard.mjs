@@ -17,6 +17,18 @@ const dist = join(root, 'dashboard', 'dist', 'index.html');
 
 if (args.has('--if-missing') && existsSync(dist)) process.exit(0);
 
+// Vite 7 needs Node 20.19+ or 22.12+ (the server itself runs on 20.6+).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if ((major === 20 && minor < 19) || (major === 22 && minor < 12) || major < 20) {
+  const message = `dashboard: Vite 7 needs Node 20.19+ or 22.12+ (this is ${process.versions.node}), so dashboard/dist was not built; build it with a newer Node (npm run build:dashboard).`;
+  if (args.has('--optional')) {
+    console.warn(message);
+    process.exit(0);
+  }
+  console.error(message);
+  process.exit(1);
+}
+
 const require = createRequire(join(root, 'package.json'));
 function resolveBin(pkg, bin) {
   try {

@@ -198,6 +198,10 @@ describe('dashboard in Chromium', () => {
     await table.locator('tr', { hasText: 'flaky' }).locator('td.error-text').getByText('1', { exact: false }).waitFor();
     await page.getByRole('heading', { name: 'Scaling history' }).waitFor();
     await page.getByTestId('tier-state').getByText('normal').waitFor();
+    // The function's own page has the same figures for the last 24 hours.
+    await table.getByRole('link', { name: 'slow-io' }).click();
+    await page.getByRole('heading', { name: 'slow-io', level: 1 }).waitFor();
+    await page.getByTestId('function-metrics-24h').locator('.stat', { hasText: 'Calls' }).getByText('12', { exact: true }).waitFor();
   });
 
   it('opens the Cost Monitoring page: billed (CPU) vs wall-clock, trend, costs by function', async () => {

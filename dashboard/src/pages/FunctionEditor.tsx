@@ -4,9 +4,10 @@
  */
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { api, ApiError, invokeHttp, type ExecutionRecord, type FunctionConfig, type FunctionRecord, type InvokeResult } from '../api.ts';
-import { Async, Card, EmptyState, ErrorState, Loading, PageHeader, StatusBadge } from '../components.tsx';
-import { fmtAgo, fmtMs, fmtUs, shortId } from '../format.ts';
+import { api, ApiError, invokeHttp, type ExecutionRecord, type FunctionConfig, type FunctionMetricsDetail, type FunctionRecord, type InvokeResult } from '../api.ts';
+import { COLORS, TimeChart } from '../charts.tsx';
+import { Async, Card, CpuWallBar, EmptyState, ErrorState, Loading, PageHeader, Stat, StatusBadge } from '../components.tsx';
+import { fmtAgo, fmtClock, fmtCost, fmtInt, fmtMs, fmtPct, fmtUs, shortId } from '../format.ts';
 import { useApi, useThrottled } from '../hooks.ts';
 import { useLive } from '../live.ts';
 
@@ -306,6 +307,40 @@ function RecentExecutions({ fn }: { fn: FunctionRecord }) {
   );
 }
 
+function FunctionMetrics({ fn }: { fn: FunctionRecord }) {
+  const metrics = useApi<FunctionMetricsDetail>(`/api/metrics/functions/${encodeURIComponent(fn.id)}?window=24h`);
+  const refresh = useThrottled(metrics.reload, 3000);
+  useLive(['execution_completed'], (m) => {
+    if ((m.data as { functionId?: string }).functionId === fn.id) refresh();
+  });
+  return (
+    <Card title="Last 24 hours" actions={<Link to="/monitoring">Monitoring</Link>}>
+      <Async resource={metrics} feature="Function metrics" rows={2} empty={(d) => (d.executions === 0 ? <EmptyState title="No calls in the last 24 hours">Latency percentiles, errors and cost appear once it is called.</EmptyState> : null)}>
+        {(d) => (
+          <>
+            <div className="stats stats-compact" data-testid="function-metrics-24h">
+              <Stat label="Calls" value={fmtInt(d.executions)} hint={`${fmtInt(d.errors)} failed (${fmtPct(d.errorRate)})`} tone={d.errors > 0 ? 'bad' : undefined} />
+              <Stat label="p50 / p95 / p99" value={fmtMs(d.latencyMs.p95)} hint={`p50 ${fmtMs(d.latencyMs.p50)} · p99 ${fmtMs(d.latencyMs.p99)}`} />
+              <Stat label="Cold starts" value={fmtInt(d.coldStarts)} />
+              <Stat label="Cost" value={fmtCost(d.cost.total)} hint={`${fmtCost(d.cost.wallClock)} by wall clock`} />
+            </div>
+            <CpuWallBar cpuUs={d.cpuUs.avg} wallUs={d.wallMs.avg === null ? null : d.wallMs.avg * 1000} />
+            <TimeChart
+              height={180}
+              data={d.series.map((b) => ({ at: d.unit === 'hour' ? fmtClock(b.start).slice(0, 5) : b.start.slice(5, 10), executions: b.executions, errors: b.errors }))}
+              x="at"
+              series={[
+                { key: 'executions', label: 'Calls', color: COLORS.blue, format: fmtInt },
+                { key: 'errors', label: 'Errors', color: COLORS.red, format: fmtInt },
+              ]}
+            />
+          </>
+        )}
+      </Async>
+    </Card>
+  );
+}
+
 function DangerZone({ fn }: { fn: FunctionRecord }) {
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
@@ -398,6 +433,7 @@ export function FunctionDetailPage() {
         </Card>
       ) : null}
       <InvokePanel fn={fn} />
+      <FunctionMetrics fn={fn} />
       <div className="grid-2">
         <RecentExecutions fn={fn} />
         <Card title="Source">
