@@ -141,6 +141,23 @@ describe('dashboard in Chromium', () => {
     await waitForExecution(t, id);
   });
 
+  it('reconnects the live connection after the server drops it, and catches up on what it missed', async () => {
+    await page.goto(`${t.base}/executions`);
+    const live = page.locator('.topbar [data-testid="live-status"]');
+    await live.getByText('Live', { exact: true }).waitFor();
+    await settled(page);
+    // Drop every WebSocket from the server's side, as a restart or a network cut would.
+    const sockets = t.platform.server!.websocketServer.clients;
+    assert.ok(sockets.size >= 1);
+    for (const socket of sockets) socket.terminate();
+    await live.getByText('Reconnecting…').waitFor();
+    const res = await api(t.base, 'POST', `/api/functions/${ids.hello}/execute`, { input: { name: 'Reconnected' } });
+    const id: string = res.body.data.executionId;
+    await waitForExecution(t, id);
+    await live.getByText('Live', { exact: true }).waitFor();
+    await page.getByTestId('executions-table').locator('tr', { hasText: id.slice(0, 11) }).filter({ hasText: 'completed' }).waitFor();
+  });
+
   it('opens an execution: input, output, logs, CPU vs wall, cost, cold start and instance', async () => {
     await page.goto(`${t.base}/executions/${ids.execution}`);
     await page.getByRole('heading', { name: `Execution ${ids.execution}` }).waitFor();
