@@ -14,7 +14,8 @@ import { ensureDashboardBuilt, launchChromium } from '../helpers/browser.js';
 import { api, deploy, startPlatform, waitForExecution, type TestPlatform } from '../helpers/platform.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+// SPILLWAY_SCREENSHOTS_DIR sends them elsewhere (e.g. a CI artifact folder) and leaves the committed ones alone.
+const SHOTS = process.env.SPILLWAY_SCREENSHOTS_DIR ?? join(ROOT, 'docs', 'screenshots');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
