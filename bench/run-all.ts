@@ -25,6 +25,7 @@ const BENCHMARKS: Array<{ name: string; args: string[]; quick: string[] }> = [
   { name: 'io-multiplex', args: [], quick: ['--duration=2', '--warmup=1'] },
   { name: 'cold-start', args: [], quick: ['--iterations=20', '--create-iterations=10'] },
   { name: 'memory', args: [], quick: ['--functions=100'] },
+  { name: 'metrics-api', args: [], quick: ['--executions=10000', '--calls=10', '--warmup=2'] },
 ];
 
 const flags = parseFlags();

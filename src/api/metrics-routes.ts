@@ -39,9 +39,9 @@ export async function metricsRoutes(app: FastifyInstance, platform: Platform): P
   };
 
   /** Buckets from `firstStart` through the bucket holding now, every one present (zeros when empty). */
-  async function series(unit: Unit, firstStart: number, functionId?: string): Promise<ExecutionBucket[]> {
+  async function series(unit: Unit, firstStart: number, functionId?: string, percentiles = true): Promise<ExecutionBucket[]> {
     const now = clock.now();
-    const found = await store.executionBuckets({ unit, since: iso(firstStart), until: iso(now + 1), ...(functionId ? { functionId } : {}) });
+    const found = await store.executionBuckets({ unit, since: iso(firstStart), until: iso(now + 1), percentiles, ...(functionId ? { functionId } : {}) });
     const byStart = new Map(found.map((b) => [b.start, b]));
     const out: ExecutionBucket[] = [];
     for (let start = firstStart; start <= now; start += unitMs(unit)) {
@@ -53,7 +53,7 @@ export async function metricsRoutes(app: FastifyInstance, platform: Platform): P
   app.get<{ Querystring: Record<string, string> }>('/api/metrics', async (request) => {
     const { window } = parseOrThrow(metricsQuerySchema, request.query, 'query');
     const range = windowOf(WINDOW_MS[window]);
-    const [s, recent, functions] = await Promise.all([store.executionStats(range), store.executionStats(windowOf(HOUR_MS)), store.listFunctions()]);
+    const [s, recent, functions] = await Promise.all([store.executionStats(range), store.executionStats({ ...windowOf(HOUR_MS), percentiles: false }), store.listFunctions()]);
     const snapshot = platform.capacity.snapshot();
     const saved = money(s.wallClockCost - s.totalCost);
     return {
@@ -111,7 +111,7 @@ export async function metricsRoutes(app: FastifyInstance, platform: Platform): P
     const startDate = query.startDate ?? (query.endDate !== undefined && query.endDate < today ? query.endDate : today);
     const endDate = query.endDate ?? (startDate > today ? startDate : today);
     const range = { since: `${startDate}T00:00:00.000Z`, until: iso(Date.parse(`${endDate}T00:00:00.000Z`) + DAY_MS) };
-    const [rows, functions] = await Promise.all([store.executionStatsByFunction(range), store.listFunctions()]);
+    const [rows, functions] = await Promise.all([store.executionStatsByFunction({ ...range, percentiles: false }), store.listFunctions()]);
     const byId = new Map(functions.map((fn) => [fn.id, fn]));
     const totalSystemCost = money(rows.reduce((n, r) => n + r.totalCost, 0));
     const wallClockCost = money(rows.reduce((n, r) => n + r.wallClockCost, 0));
@@ -138,11 +138,11 @@ export async function metricsRoutes(app: FastifyInstance, platform: Platform): P
     const { period } = parseOrThrow(costTrendsQuerySchema, request.query, 'query');
     const now = clock.now();
     if (period === '24h') {
-      const buckets = await series('hour', floorTo(now, 'hour') - 23 * HOUR_MS);
+      const buckets = await series('hour', floorTo(now, 'hour') - 23 * HOUR_MS, undefined, false);
       return { success: true, data: { period, hourly: buckets.map((b) => ({ hour: `${b.start.slice(11, 13)}:00`, start: b.start, cost: b.cost, wallClockCost: b.wallClockCost, executions: b.executions })) } };
     }
     const days = period === '7d' ? 7 : 30;
-    const buckets = await series('day', floorTo(now, 'day') - (days - 1) * DAY_MS);
+    const buckets = await series('day', floorTo(now, 'day') - (days - 1) * DAY_MS, undefined, false);
     return { success: true, data: { period, daily: buckets.map((b) => ({ day: b.start.slice(0, 10), start: b.start, cost: b.cost, wallClockCost: b.wallClockCost, executions: b.executions })) } };
   });
 

@@ -79,7 +79,7 @@ export function aggregateSql(dialect: Dialect, group: StatsGroup, window: StatsW
     `SUM(${costField(dialect, 'totalCost')}) AS total_cost`,
     `SUM(${costField(dialect, 'wallClockCost')}) AS wall_clock_cost`,
   ];
-  if (dialect === 'postgres') {
+  if (dialect === 'postgres' && window.percentiles !== false) {
     for (const [key, [column, p]] of Object.entries(PERCENTILES)) {
       cols.push(`percentile_cont(${p}) WITHIN GROUP (ORDER BY ${column}) FILTER (WHERE ${FINISHED}) AS ${key}`);
     }

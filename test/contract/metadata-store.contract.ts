@@ -932,6 +932,10 @@ export function metadataStoreContract(name: string, factory: MetadataStoreFactor
           near(hours[1]!.wallMsP95, 4 + 0.9 * 6);
           const days = await s.executionBuckets({ ...window, unit: 'day', functionId: a });
           assert.deepEqual(days.map((d) => [d.start, d.executions, d.cost]), [[t(0), 6, 0.0005]]);
+          const plain = await s.executionBuckets({ ...window, unit: 'hour', percentiles: false });
+          assert.deepEqual(plain, hours.map((h) => ({ ...h, wallMsP95: null })));
+          const noRanks = await s.executionStats({ ...window, percentiles: false });
+          assert.deepEqual(noRanks, { ...(await s.executionStats(window)), wallMsP50: null, wallMsP95: null, wallMsP99: null, cpuUsP95: null });
         } finally {
           await s.close();
         }

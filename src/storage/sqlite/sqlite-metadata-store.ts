@@ -358,6 +358,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private grouped(group: StatsGroup, window: StatsWindow): Row[] {
     const { params } = windowFilter('sqlite', window);
     const rows = this.stmt(aggregateSql('sqlite', group, window)).all(params) as Row[];
+    if (window.percentiles === false) return rows;
     const percentiles = this.stmt(sqlitePercentileSql(group, window)).all(params) as Row[];
     return withSqlitePercentiles(rows, percentiles);
   }
