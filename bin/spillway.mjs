@@ -87,6 +87,7 @@ function parseHeaders(list) {
 
 const count = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => (n == null ? '?' : `${n.toFixed(2)} ms`);
+const ms1 = (n) => `${n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} ms`;
 const tally = (counts) => Object.entries(counts).map(([k, n]) => `${k}: ${count(n)}`).join(' · ') || 'none';
 
 /** `load-test`: starts a test through the API, prints its progress until it ends, then the summary. */
@@ -139,7 +140,7 @@ async function loadTest(base, args, values) {
     out(`tiers     ${tally(r.tiers)}`);
     if (Object.keys(r.errorsByCode).length > 0) out(`failures  ${tally(r.errorsByCode)}`);
     const share = x.cpuToWall == null ? '' : ` (${(x.cpuToWall * 100).toFixed(1)}%)`;
-    out(`server    ${count(x.records)} executions${x.missing ? ` (${count(x.missing)} not recorded yet)` : ''} · ${count(x.coldStarts)} cold start${x.coldStarts === 1 ? '' : 's'} · cpu ${x.cpuMs.toFixed(1)} ms of wall ${x.wallMs.toFixed(1)} ms${share} · cost $${x.costUsd.toFixed(8)} (wall-clock billing $${x.wallClockCostUsd.toFixed(8)})`);
+    out(`server    ${count(x.records)} executions${x.missing ? ` (${count(x.missing)} not recorded yet)` : ''} · ${count(x.coldStarts)} cold start${x.coldStarts === 1 ? '' : 's'} · cpu ${ms1(x.cpuMs)} of wall ${ms1(x.wallMs)}${share} · cost $${x.costUsd.toFixed(8)} (wall-clock billing $${x.wallClockCostUsd.toFixed(8)})`);
   }
   if (view.status === 'failed') fail(`load test ${view.id} failed: ${view.error}`);
   if (view.status === 'cancelled') {

@@ -11,7 +11,6 @@ import type { Platform } from '../platform.js';
 import { EVENT_TYPES, eventsQuerySchema, parseOrThrow } from '../protocol/schemas.js';
 
 const MAX_BUFFERED = 1024 * 1024;
-const TYPES = EVENT_TYPES;
 
 export async function eventsRoutes(app: FastifyInstance, platform: Platform): Promise<void> {
   app.get<{ Querystring: Record<string, string> }>('/api/events', { websocket: true }, (socket, request) => {
@@ -23,9 +22,9 @@ export async function eventsRoutes(app: FastifyInstance, platform: Platform): Pr
       socket.close(1008, Buffer.from((err as Error).message).subarray(0, 123).toString());
       return;
     }
-    const types = new Set(query.types ?? TYPES);
+    const types = new Set(query.types ?? EVENT_TYPES);
     let missed = 0;
-    const offs = TYPES.filter((t) => types.has(t)).map((type) =>
+    const offs = EVENT_TYPES.filter((t) => types.has(t)).map((type) =>
       platform.events.on(type, (data: PlatformEventMap[typeof type]) => {
         const d = data as { functionId?: string | null; executionId?: string };
         if (query.functionId !== undefined && d.functionId !== query.functionId) return;

@@ -179,10 +179,11 @@ export class LoadTester {
     return structuredClone(test.view);
   }
 
+  /** Asks a running load generator to stop; once it has exited (the result is being summed) there is nothing to stop. */
   private stop(test: LoadTest): void {
-    test.cancelRequested = true;
     const child = test.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    test.cancelRequested = true;
     if (child.connected) child.send({ type: 'stop' });
     else child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
@@ -222,7 +223,13 @@ export class LoadTester {
       // No tsx, no inherited flags: the runner is plain JavaScript and should start fast.
       const child = fork(RUNNER, [JSON.stringify(runner)], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
       test.child = child;
-      if (test.cancelRequested) this.stop(test);
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        test.child = null;
+        resolve({ summary, failure });
+      };
       child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
       child.on('message', (message: RunnerMessage) => {
         if (message.type === 'progress') {
@@ -238,11 +245,12 @@ export class LoadTester {
       });
       child.on('error', (err) => {
         failure ??= `the load generator could not run: ${err.message}`;
+        // A process that never started emits no 'exit'.
+        if (child.pid === undefined) finish();
       });
       child.on('exit', (code, signal) => {
-        test.child = null;
         if (!summary && failure === null) failure = `the load generator exited (${signal ?? `code ${code}`}) without a result${stderr ? `: ${stderr.trim()}` : ''}`;
-        resolve({ summary, failure });
+        finish();
       });
     });
   }

@@ -5,10 +5,21 @@
 // returned (x-spillway-execution-id) so the server can sum those records; sends a progress message
 // every second and one result message at the end. Plain .mjs because autocannon ships no types;
 // the messages are typed in src/loadtest/types.ts (RunnerOptions, RunnerMessage, RunnerCommand).
-import autocannon from 'autocannon';
-
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const send = (message) => (process.connected ? process.send(message) : undefined);
+
+// Listen for a stop before anything else (autocannon is imported below, after this): a test
+// cancelled while this process starts must still stop, not wait for the kill.
+let instance = null;
+let stoppedEarly = false;
+function stop() {
+  stoppedEarly = true;
+  instance?.stop();
+}
+process.on('message', (message) => {
+  if (message?.type === 'stop') stop();
+});
+process.on('SIGTERM', stop);
 
 // Never outlive the server, and never run much past the longest test allowed, whatever happens.
 process.on('disconnect', () => process.exit(0));
@@ -76,7 +87,8 @@ function onResponse(status, body, _context, headers) {
   bump(errorsByCode, code);
 }
 
-const instance = autocannon(
+const { default: autocannon } = await import('autocannon');
+instance = autocannon(
   {
     url: opts.url,
     connections: opts.connections,
@@ -133,8 +145,9 @@ instance.on('reqError', (err) => {
   bump(errorsByCode, err?.message === 'request timed out' ? 'CLIENT_TIMEOUT' : String(err?.code ?? 'CONNECTION_ERROR'));
 });
 
+if (stoppedEarly) instance.stop();
+
 const started = Date.now();
-let stoppedEarly = false;
 let last = { at: started, done: 0 };
 const ticker = setInterval(() => {
   const now = Date.now();
@@ -153,13 +166,5 @@ const ticker = setInterval(() => {
   last = { at: now, done };
 }, 1000);
 
-function stop() {
-  stoppedEarly = true;
-  instance.stop();
-}
 // A counted test still ends by the time cap.
 if (opts.amount !== undefined) setTimeout(stop, opts.maxDurationS * 1000).unref();
-process.on('message', (message) => {
-  if (message?.type === 'stop') stop();
-});
-process.on('SIGTERM', stop);

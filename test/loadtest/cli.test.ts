@@ -41,7 +41,7 @@ describe('spillway load-test', () => {
     assert.match(res.stdout, /^latency   p50 [\d.]+ ms · p95 [\d.]+ ms · p99 [\d.]+ ms · max [\d.]+ ms$/m);
     assert.match(res.stdout, /^status    200: [\d,]+$/m);
     assert.match(res.stdout, /^tiers     baseline: [\d,]+$/m);
-    assert.match(res.stdout, /^server    [\d,]+ executions · \d+ cold starts? · cpu [\d.]+ ms of wall [\d.]+ ms \([\d.]+%\) · cost \$\d+\.\d{8} \(wall-clock billing \$\d+\.\d{8}\)$/m);
+    assert.match(res.stdout, /^server    [\d,]+ executions · \d+ cold starts? · cpu [\d,.]+ ms of wall [\d,.]+ ms \([\d.]+%\) · cost \$\d+\.\d{8} \(wall-clock billing \$\d+\.\d{8}\)$/m);
     // The calls went to the path asked for.
     const [rec] = await t.platform.store.listExecutions({ functionId: (await t.platform.functions.resolve('hello')).id, limit: 1 });
     assert.deepEqual(rec!.input, { method: 'GET', path: '/fn/hello/x' });

@@ -176,6 +176,22 @@ describe('load tester', () => {
     assert.equal(next.result!.total, 10);
   });
 
+  it('sends the method, path, query, body and headers asked for, with x-api-key: loadtest, at the rate asked for', async () => {
+    await deploy(
+      t.base,
+      'picky',
+      `export default { async fetch(req) {
+        const url = new URL(req.url);
+        const ok = req.method === 'POST' && url.pathname === '/p' && url.search === '?q=1' && req.headers.get('x-test') === 'yes' && req.headers.get('x-api-key') === 'loadtest' && (await req.text()) === 'ping';
+        return new Response(null, { status: ok ? 200 : 418 });
+      } }`,
+    );
+    const view = await runToEnd({ function: 'picky', concurrency: 2, requests: 20, rate: 10, method: 'POST', path: '/p?q=1', body: 'ping', headers: { 'x-test': 'yes' } });
+    assert.deepEqual(view.result!.statusCounts, { '200': 20 });
+    // 10 a second: the 20th request cannot go before the second second.
+    assert.ok(view.result!.durationS >= 1, `${view.result!.durationS} s`);
+  });
+
   it('counts the failures of a function that throws by their Spillway error code', async () => {
     await deploy(t.base, 'thrower', 'export default { fetch() { throw new Error("boom") } }');
     const view = await runToEnd({ function: 'thrower', concurrency: 5, requests: 50 });
@@ -191,5 +207,27 @@ describe('load tester', () => {
     assert.equal(r.statusCounts['500'], r.errorsByCode.FUNCTION_ERROR);
     assert.equal(r.executions.byStatus.failed, r.errorsByCode.FUNCTION_ERROR);
     assert.ok(r.executions.costUsd > 0, 'failed calls are billed too');
+  });
+});
+
+describe('load tester shutdown', () => {
+  it('closing the server stops a running test: the load generator is gone and the test ends cancelled', async () => {
+    const t = await startPlatform();
+    try {
+      await deploy(t.base, 'hello', 'export default { fetch() { return new Response("hello") } }');
+      const firstProgress = t.platform.events.once('load_test_progress');
+      const ended = t.platform.events.once('load_test_completed');
+      const started = await api<LoadTestView>(t.base, 'POST', '/api/load-tests', { function: 'hello', concurrency: 2, durationS: 60 });
+      assert.equal(started.status, 202);
+      await firstProgress;
+      const pid = t.platform.loadTests.processId(started.body.data.id)!;
+      await t.close();
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+      const event = await ended;
+      assert.equal(event.status, 'cancelled');
+      assert.ok(event.result!.total > 0);
+    } finally {
+      await t.close();
+    }
   });
 });
