@@ -34,11 +34,14 @@ describe('dashboard in Chromium', () => {
   let desktop: BrowserContext;
   let page: Page;
   const ids: Record<string, string> = {};
+  // The capacity controller reads the baseline's utilisation from here (the platform's own hook for
+  // tests and simulations), so a test can make it decide something; everything else is real.
+  let utilisation = { cpuPct: 10, memoryPct: 20 };
 
   before(async () => {
     ensureDashboardBuilt(ROOT);
     await mkdir(SHOTS, { recursive: true });
-    t = await startPlatform();
+    t = await startPlatform({}, { utilisation: async () => utilisation });
     browser = await launchChromium();
     desktop = await browser.newContext({ viewport: DESKTOP, deviceScaleFactor: 1 });
     page = await desktop.newPage();
@@ -275,6 +278,23 @@ describe('dashboard in Chromium', () => {
     const list = (await api(t.base, 'GET', '/api/load-tests')).body.data as Array<{ status: string; result: { total: number } }>;
     assert.equal(list[0]?.status, 'completed', 'newest first');
     assert.equal(list[0]?.result.total, 80);
+  });
+
+  it('shows a scaling decision live: activity feed, tier state and scaling history, without a reload', async () => {
+    await page.goto(`${t.base}/`);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.getByText('No scaling events yet').waitFor();
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    // Seed 000 §5: one sample above 85% CPU turns spillover on (70/30).
+    utilisation = { cpuPct: 92, memoryPct: 30 };
+    await t.platform.capacity.tick();
+    utilisation = { cpuPct: 10, memoryPct: 20 };
+    await page.getByTestId('activity-feed').locator('li', { hasText: 'spillover on' }).waitFor();
+    await page.getByTestId('tier-state').getByText('routing 70% baseline / 30% burst').waitFor();
+    await page.locator('.card', { hasText: 'Recent scaling events' }).locator('tr', { hasText: 'spillover on' }).waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true);
+    await page.goto(`${t.base}/monitoring`);
+    await page.locator('.card', { hasText: 'Scaling history' }).locator('tr', { hasText: 'spillover on' }).getByText(/cpu/i).waitFor();
   });
 
   it('takes a screenshot of every page at 1280×800', async () => {

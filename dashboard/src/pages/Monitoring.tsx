@@ -59,7 +59,7 @@ export function MonitoringPage() {
                       <th>Function</th>
                       <th className="num">Calls</th>
                       <th className="num">Errors</th>
-                      <th className="num">p50</th>
+                      <th className="num hide-sm">p50</th>
                       <th className="num">p95</th>
                       <th className="num">p99</th>
                       <th className="num hide-sm">Cold</th>
@@ -75,9 +75,9 @@ export function MonitoringPage() {
                         </td>
                         <td className="num">{fmtInt(r.executions)}</td>
                         <td className={`num ${r.errors > 0 ? 'error-text' : ''}`}>
-                          {fmtInt(r.errors)} <span className="muted small">({fmtPct(r.errorRate)})</span>
+                          {fmtInt(r.errors)} <span className="muted small hide-sm">({fmtPct(r.errorRate)})</span>
                         </td>
-                        <td className="num">{fmtMs(r.latencyMs.p50)}</td>
+                        <td className="num hide-sm">{fmtMs(r.latencyMs.p50)}</td>
                         <td className="num">{fmtMs(r.latencyMs.p95)}</td>
                         <td className="num">{fmtMs(r.latencyMs.p99)}</td>
                         <td className="num hide-sm">{fmtInt(r.coldStarts)}</td>
