@@ -2,7 +2,7 @@
  * Create a function, and one function's page: invoke it (over HTTP or queued), edit and redeploy
  * it, see its recent executions live, delete it.
  */
-import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, ApiError, invokeHttp, type ExecutionRecord, type FunctionConfig, type FunctionMetricsDetail, type FunctionRecord, type InvokeResult } from '../api.ts';
 import { COLORS, TimeChart } from '../charts.tsx';
@@ -41,14 +41,15 @@ function CodeEditor({ value, onChange }: { value: string; onChange: (v: string) 
     requestAnimationFrame(() => el.setSelectionRange(s + 2, s + 2));
   };
   const lines = value.split('\n').length;
+  const gutter = useRef<HTMLDivElement>(null);
   return (
     <div className="code-editor">
-      <div className="code-gutter" aria-hidden="true">
+      <div className="code-gutter" aria-hidden="true" ref={gutter}>
         {Array.from({ length: Math.max(lines, 1) }, (_, i) => (
           <div key={i}>{i + 1}</div>
         ))}
       </div>
-      <textarea aria-label="Code" spellCheck={false} value={value} onChange={(e) => onChange(e.target.value)} onKeyDown={onKeyDown} rows={Math.min(30, Math.max(12, lines + 1))} />
+      <textarea aria-label="Code" spellCheck={false} value={value} onChange={(e) => onChange(e.target.value)} onKeyDown={onKeyDown} onScroll={(e) => gutter.current && (gutter.current.scrollTop = e.currentTarget.scrollTop)} rows={Math.min(30, Math.max(12, lines + 1))} />
     </div>
   );
 }
