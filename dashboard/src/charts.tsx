@@ -19,22 +19,22 @@ export function TimeChart({ data, x, series, kind = 'line', height = 220, yForma
           <AreaChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="#e6e9ef" />
             <XAxis dataKey={x} tick={AXIS} minTickGap={24} />
-            <YAxis tick={AXIS} width={56} tickFormatter={yFormat} />
+            <YAxis tick={AXIS} width={64} tickFormatter={yFormat} />
             {tooltip}
             {series.length > 1 ? <Legend wrapperStyle={{ fontSize: 12 }} /> : null}
             {series.map((s) => (
-              <Area key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} fill={s.color} fillOpacity={0.15} isAnimationActive={false} />
+              <Area key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.color} fill={s.color} fillOpacity={0.15} isAnimationActive={false} />
             ))}
           </AreaChart>
         ) : (
           <LineChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="#e6e9ef" />
             <XAxis dataKey={x} tick={AXIS} minTickGap={24} />
-            <YAxis tick={AXIS} width={56} tickFormatter={yFormat} />
+            <YAxis tick={AXIS} width={64} tickFormatter={yFormat} />
             {tooltip}
             {series.length > 1 ? <Legend wrapperStyle={{ fontSize: 12 }} /> : null}
             {series.map((s) => (
-              <Line key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} dot={data.length < 40} strokeWidth={2} isAnimationActive={false} />
+              <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.color} dot={data.length < 40} strokeWidth={2} isAnimationActive={false} />
             ))}
           </LineChart>
         )}

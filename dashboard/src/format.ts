@@ -74,3 +74,12 @@ export function pretty(value: unknown): string {
     return String(value);
   }
 }
+
+/** Dollars for a chart axis: two significant digits, no trailing zeros ($0.015, $0.0075, $12). */
+export function fmtCostAxis(usd: number): string {
+  if (usd === 0 || !Number.isFinite(usd)) return '$0';
+  const abs = Math.abs(usd);
+  if (abs >= 1) return `$${usd.toLocaleString('en-US', { maximumFractionDigits: 2 })}`;
+  const digits = Math.min(12, 1 - Math.floor(Math.log10(abs)));
+  return `$${usd.toFixed(digits).replace(/0+$/, '').replace(/\.$/, '')}`;
+}

@@ -9,7 +9,7 @@ import { Link } from 'react-router-dom';
 import { api, ApiError } from '../api.ts';
 import { BarsChart, COLORS } from '../charts.tsx';
 import { Card, ErrorState, Loading, PageHeader, Segmented } from '../components.tsx';
-import { fmtCost, fmtInt, fmtPct } from '../format.ts';
+import { fmtCost, fmtCostAxis, fmtInt, fmtPct } from '../format.ts';
 import { useStored } from '../hooks.ts';
 
 interface Checked {
@@ -242,7 +242,7 @@ function Projection({ c }: { c: Comparison }) {
           </div>
         ))}
       </div>
-      <BarsChart height={170} layout="vertical" data={options.map((o) => ({ name: OPTION_LABEL[o.key], usd: o.monthly }))} x="name" yFormat={(v) => fmtCost(v)} series={[{ key: 'usd', label: 'USD / month', color: COLORS.blue, format: fmtCost }]} />
+      <BarsChart height={170} layout="vertical" data={options.map((o) => ({ name: OPTION_LABEL[o.key], usd: o.monthly }))} x="name" yFormat={fmtCostAxis} series={[{ key: 'usd', label: 'USD / month', color: COLORS.blue, format: fmtCost }]} />
       <p className="muted small">
         Average CPU load {fmtNum(p.cpuLoadVcpus)} vCPU; {fmtNum(p.concurrentCalls)} calls in flight on average. Serverless bills every call's wall time; Spillway's baseline is paid by the hour and only what spills over is billed per call.
       </p>

@@ -4,7 +4,7 @@ import { Link } from 'react-router-dom';
 import type { CostTrends, MetricsWindow, SystemCosts, SystemMetrics } from '../api.ts';
 import { BarsChart, COLORS, TimeChart } from '../charts.tsx';
 import { Async, Card, EmptyState, PageHeader, Segmented, Stat } from '../components.tsx';
-import { fmtCost, fmtInt, fmtPct } from '../format.ts';
+import { fmtCost, fmtCostAxis, fmtInt, fmtPct } from '../format.ts';
 import { useApi, useStored, useThrottled } from '../hooks.ts';
 import { useLive } from '../live.ts';
 import { trendRows } from './Dashboard.tsx';
@@ -69,7 +69,7 @@ export function CostsPage() {
               data={trendRows(t)}
               x="label"
               kind="area"
-              yFormat={(v) => fmtCost(v)}
+              yFormat={fmtCostAxis}
               height={260}
               series={[
                 { key: 'wallClockCost', label: 'Wall-clock equivalent', color: COLORS.grey, format: fmtCost },
@@ -134,7 +134,7 @@ export function CostsPage() {
                     height={Math.max(160, s.functionCosts.slice(0, 8).length * 36 + 40)}
                     data={s.functionCosts.slice(0, 8).map((f) => ({ name: f.functionName ?? 'deleted', cost: f.totalCost, wall: f.wallClockCost ?? 0 }))}
                     x="name"
-                    yFormat={(v) => fmtCost(v)}
+                    yFormat={fmtCostAxis}
                     series={[
                       { key: 'cost', label: 'Billed (CPU)', color: COLORS.teal, format: fmtCost },
                       { key: 'wall', label: 'Wall-clock', color: COLORS.grey, format: fmtCost },

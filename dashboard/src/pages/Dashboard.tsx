@@ -4,7 +4,7 @@ import { Link } from 'react-router-dom';
 import type { CapacitySnapshot, CostTrends, ExecutionRecord, MetricsWindow, ScalingEvent, SystemMetrics } from '../api.ts';
 import { COLORS, TimeChart } from '../charts.tsx';
 import { Async, Card, EmptyState, LiveIndicator, PageHeader, Segmented, Stat } from '../components.tsx';
-import { fmtClock, fmtCost, fmtInt, fmtMs, fmtPct, fmtUs } from '../format.ts';
+import { fmtClock, fmtCost, fmtCostAxis, fmtInt, fmtMs, fmtPct, fmtUs } from '../format.ts';
 import { useApi, useStored, useThrottled } from '../hooks.ts';
 import { useLive } from '../live.ts';
 import { ActivityFeed, ScalingHistory, TierState } from '../widgets.tsx';
@@ -112,7 +112,7 @@ export function DashboardPage() {
               <TimeChart
                 data={trendRows(t)}
                 x="label"
-                yFormat={(v) => fmtCost(v)}
+                yFormat={fmtCostAxis}
                 series={[
                   { key: 'cost', label: 'CPU-billed', color: COLORS.teal, format: fmtCost },
                   { key: 'wallClockCost', label: 'Wall-clock equivalent', color: COLORS.grey, format: fmtCost },
