@@ -9,6 +9,7 @@ import { apiRoutes } from './api-routes.js';
 import { bindingRoutes } from './binding-routes.js';
 import { capacityRoutes } from './capacity-routes.js';
 import { costRoutes } from './cost-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { eventsRoutes } from './events-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { invokeRoutes } from './invoke-routes.js';
@@ -37,6 +38,7 @@ export async function buildServer(platform: Platform, options: { logger?: boolea
   await app.register(async (scope) => eventsRoutes(scope, platform));
   await app.register(async (scope) => bindingRoutes(scope, platform));
   await app.register(async (scope) => invokeRoutes(scope, platform));
+  await app.register(async (scope) => dashboardRoutes(scope));
   await app.register(async (scope) => loadTestRoutes(scope, platform));
   // The load tester calls this server's own /fn/ routes: it needs the real address (PORT may be 0),
   // and a running test stops before the server does.
