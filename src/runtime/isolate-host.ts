@@ -14,7 +14,7 @@
  */
 import { Readable } from 'node:stream';
 import { SpillwayError } from '../core/errors.js';
-import { ivm, type IsolatedVM } from './ivm.js';
+import { ivm, OPS_IN_RESULT, type IsolatedVM } from './ivm.js';
 import type { GuestCode } from './guest-code.js';
 import { emptyHostApi, toGuestError, type HostApi, type HostCallContext } from './host-api.js';
 import type { BatchResult, HttpRequestPayload, Item, Op } from './guest/protocol.js';
@@ -90,8 +90,10 @@ let invocationCounter = 0;
 export class IsolateHost {
   readonly isolate: IsolatedVM.Isolate;
   private readonly context: IsolatedVM.Context;
-  private readonly runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>;
+  private readonly runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean, opsInResult: boolean) => Promise<BatchResult>>;
   private readonly drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
+  /** Takes the last batch's operations where they cannot travel with its result (isolated-vm 6: OPS_IN_RESULT). */
+  private readonly takeRef: IsolatedVM.Reference<() => { ops: Op[]; endMs: number }> | null;
   private readonly invocations = new Map<string, HostInvocation>();
   private readonly hostTimers = new Map<number, NodeJS.Timeout>();
   /** Events for invocations already running (timers, stream pulls, cancels): served first, so work in flight finishes before new work is admitted. */
@@ -139,8 +141,9 @@ export class IsolateHost {
   private constructor(
     isolate: IsolatedVM.Isolate,
     context: IsolatedVM.Context,
-    runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>,
+    runRef: IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean, opsInResult: boolean) => Promise<BatchResult>>,
     drainRef: IsolatedVM.Reference<() => { ops: Op[]; index: number }>,
+    takeRef: IsolatedVM.Reference<() => { ops: Op[]; endMs: number }> | null,
     kind: string,
     coldStartUs: number,
     options: IsolateHostOptions,
@@ -149,11 +152,13 @@ export class IsolateHost {
     this.context = context;
     this.runRef = runRef;
     this.drainRef = drainRef;
+    this.takeRef = takeRef;
     this.kind = kind;
     this.pendingColdStartUs = coldStartUs;
     this.batchBudgetMs = options.batchBudgetMs ?? 20;
     this.maxBatch = options.maxBatch ?? 1024;
-    this.maxBatchesInFlight = Math.max(1, options.maxBatchesInFlight ?? 1);
+    // Pipelining needs the operations in the result (a synchronous take would wait for the batch behind).
+    this.maxBatchesInFlight = OPS_IN_RESULT ? Math.max(1, options.maxBatchesInFlight ?? 1) : 1;
     this.maxLogBytes = options.maxLogBytes ?? 64 * 1024;
     this.hostApi = options.hostApi ?? emptyHostApi();
     this.functionId = options.functionId ?? 'anonymous';
@@ -215,12 +220,13 @@ export class IsolateHost {
       } catch (err) {
         throw new SpillwayError('NO_HANDLER', `The function exports nothing Spillway can call: ${(err as Error).message}.`);
       }
-      const runRef = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean) => Promise<BatchResult>>;
+      const runRef = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: Item[], budget: number, pipelined: boolean, opsInResult: boolean) => Promise<BatchResult>>;
       const drainRef = (await spw.get('drain', { reference: true })) as IsolatedVM.Reference<() => { ops: Op[]; index: number }>;
+      const takeRef = OPS_IN_RESULT ? null : ((await spw.get('take', { reference: true })) as IsolatedVM.Reference<() => { ops: Op[]; endMs: number }>);
       load.release();
       spw.release();
       const coldStartUs = Number(process.hrtime.bigint() - t0) / 1000;
-      return new IsolateHost(isolate, context, runRef, drainRef, kind, coldStartUs, options);
+      return new IsolateHost(isolate, context, runRef, drainRef, takeRef, kind, coldStartUs, options);
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
@@ -345,7 +351,7 @@ export class IsolateHost {
     let work: Promise<BatchResult>;
     try {
       work = this.whileAlive(
-        this.runRef.apply(undefined, [items, this.batchBudgetMs, pipelined], {
+        this.runRef.apply(undefined, [items, this.batchBudgetMs, pipelined, OPS_IN_RESULT], {
           arguments: { copy: true },
           result: { copy: true, promise: true },
           timeout: this.entryLimitMs(),
@@ -359,8 +365,16 @@ export class IsolateHost {
       (error: unknown) => ({ result: null, error: error as Error }),
     );
     this.resultChain = this.resultChain.then(async () => {
-      const { result, error } = await settled;
+      let { result, error } = await settled;
       this.batchesInFlight--;
+      if (result && this.takeRef && !this.dead) {
+        try {
+          Object.assign(result, this.takeRef.applySync(undefined, [], { result: { copy: true }, timeout: 1000 }));
+        } catch (err) {
+          result = null;
+          error = err as Error;
+        }
+      }
       try {
         if (!this.dead) {
           if (result) this.onBatchResult(items, result);
@@ -725,6 +739,7 @@ export class IsolateHost {
     try {
       this.runRef.release();
       this.drainRef.release();
+      this.takeRef?.release();
       this.context.release();
     } catch {
       /* already gone with the isolate */

@@ -33,11 +33,12 @@ const WARM_UP = `void new Response('warm', { headers: { 'content-type': 'text/pl
 async function warmUp(prepared: PreparedIsolate): Promise<void> {
   await prepared.context.eval(WARM_UP, { timeout: 1000 });
   const spw = (await prepared.context.global.get('__spw', { reference: true })) as IsolatedVM.Reference<Record<string, unknown>>;
-  const run = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: unknown[], budget: number) => Promise<unknown>>;
+  const run = (await spw.get('run', { reference: true })) as IsolatedVM.Reference<(items: unknown[], budget: number, pipelined: boolean, opsInResult: boolean) => Promise<unknown>>;
   const drain = (await spw.get('drain', { reference: true })) as IsolatedVM.Reference<() => unknown>;
   try {
     const request = { method: 'POST', url: 'http://warm.invalid/path?q=1', headers: [['content-type', 'application/json'], ['accept', '*/*']], body: '{}' };
-    await run.apply(undefined, [[['start', 'warm-up', 'http', request]], 20], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: 1000 });
+    // Operations stay in the guest (opsInResult false: nothing to copy back) and `drain` drops them.
+    await run.apply(undefined, [[['start', 'warm-up', 'http', request]], 20, false, false], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: 1000 });
     drain.applySync(undefined, [], { result: { copy: true }, timeout: 1000 });
   } finally {
     run.release();

@@ -25,11 +25,16 @@ const require = createRequire(import.meta.url);
 const major = Number(process.versions.node.split('.')[0]);
 const candidates = major >= 22 ? ['isolated-vm-node22', 'isolated-vm-node20'] : ['isolated-vm-node20', 'isolated-vm-node22'];
 
+/** The major version of the isolated-vm that loaded (5 on Node 20, 6 on Node 22 and 24). */
+export let ivmMajor = 0;
+
 function load(): typeof IsolatedVM {
   const failures: string[] = [];
   for (const name of candidates) {
     try {
-      return require(name) as typeof IsolatedVM;
+      const loaded = require(name) as typeof IsolatedVM;
+      ivmMajor = Number((require(`${name}/package.json`) as { version: string }).version.split('.')[0]);
+      return loaded;
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -41,4 +46,12 @@ function load(): typeof IsolatedVM {
 }
 
 export const ivm = load();
+
+/**
+ * Whether a batch's result may carry its operations through accessor properties read when
+ * isolated-vm copies the result (one crossing per batch). isolated-vm 5 copies getters' values;
+ * 6.x refuses an object with accessors ("illegal access"), so there the host takes the operations
+ * with a second, synchronous call once the batch's promise settled.
+ */
+export const OPS_IN_RESULT = ivmMajor > 0 && ivmMajor < 6;
 export type { IsolatedVM };

@@ -401,7 +401,7 @@ let batchOpen = false;
 /** The last batch did not run all its events (budget, refusal or interruption): the host puts them back. */
 let lastIncomplete = false;
 
-async function run(items: Item[], budgetMs: number, pipelined = false): Promise<BatchResult> {
+async function run(items: Item[], budgetMs: number, pipelined = false, opsInResult = true): Promise<BatchResult> {
   // The host may submit a batch while the previous one is still running (it queues behind it on
   // the isolate's thread). If the previous one left events unrun, the host puts those back at the
   // head of its queues only once it sees that result: running this batch now would run later
@@ -443,6 +443,8 @@ async function run(items: Item[], budgetMs: number, pipelined = false): Promise<
   // getter runs at copy time, when every promise chain the batch woke has run, exactly when the
   // host used to call `drain` in a second crossing.
   lastIncomplete = consumed < items.length;
+  // isolated-vm 6 refuses to copy accessors: there the host calls `take` right after (OPS_IN_RESULT in ../ivm.ts).
+  if (!opsInResult) return Object.assign(result, { ops: [], endMs: 0 });
   Object.defineProperty(result, 'ops', { enumerable: true, get: takeOps });
   // When the batch really ended (after its microtasks): the host bounds how much of the isolate's
   // CPU counter the batch queued behind this one can already have used.
@@ -459,6 +461,11 @@ function drain(): { ops: typeof ops; index: number } {
   // Only after an interruption: the events after `index` go back to the host's queues.
   lastIncomplete = true;
   return { ops: takeOps(), index: globalThis.__spw.currentIndex };
+}
+
+/** The last batch's operations and when it ended, for a host that cannot take them with the result. */
+function take(): { ops: Op[]; endMs: number } {
+  return Object.assign(Object.create(null) as { ops: Op[]; endMs: number }, { ops: takeOps(), endMs: Date.now() });
 }
 
 function takeOps(): Op[] {
@@ -553,9 +560,9 @@ function load(params: string[] | null, bindings: Record<string, unknown>, limits
 
 declare global {
   // eslint-disable-next-line no-var
-  var __spw: { run: typeof run; drain: typeof drain; load: typeof load; currentIndex: number; hostCall: typeof hostCall; hostSync: typeof hostSync };
+  var __spw: { run: typeof run; drain: typeof drain; take: typeof take; load: typeof load; currentIndex: number; hostCall: typeof hostCall; hostSync: typeof hostSync };
 }
 
 // `hostCall`/`hostSync` are reachable from user code here, on purpose: they offer nothing beyond the
 // capabilities the Web APIs and bindings expose (the host decides which methods exist).
-globalThis.__spw = { run, drain, load, currentIndex: 0, hostCall, hostSync };
+globalThis.__spw = { run, drain, take, load, currentIndex: 0, hostCall, hostSync };
