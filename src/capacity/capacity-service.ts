@@ -179,7 +179,6 @@ export class CapacityService {
       if (this.closed) return;
       await this.baseline.resize(this.controller.state.baselineWorkers);
       if (this.baseline.size !== this.controller.state.baselineWorkers) this.controller.setWorkers(this.baseline.size);
-      this.o.onExecutionReplicas?.(this.executionScaler.replicas);
     });
     return this.resizing;
   }
