@@ -79,28 +79,48 @@ proto.start = async function probedStart(this: unknown, ...args: unknown[]) {
 };
 
 // Batches: how busy the isolates kept their entries since the last `PROBE batches` report. One
-// entry (runBatch) = one apply() into the isolate on isolated-vm's thread, the drain, and the host
-// applying the operations on Node's main thread (applyOps); what is left of its wall time is the
+// entry = one batch, from IsolateHost.submit (the apply() into the isolate on isolated-vm's thread)
+// to the end of onBatchResult (the host applying its operations on Node's main thread, applyOps);
+// what is left of its wall time is the
 // isolate thread's CPU (IsolateHost.batchCpuNs) and, the rest, hand-offs between the threads and
 // waiting for Node's main thread to pick the result up.
 const batchStats = { batches: 0, events: 0, busyNs: 0, maxNs: 0, isolateNs: 0, applyOpsNs: 0, since: process.hrtime.bigint() };
-const hostProto = IsolateHost.prototype as unknown as { runBatch: (...args: unknown[]) => Promise<void>; applyOps: (...args: unknown[]) => void };
-const originalRunBatch = hostProto.runBatch;
-hostProto.runBatch = async function probedRunBatch(this: { batchCpuNs: number }, ...args: unknown[]) {
-  const items = args[0] as unknown[];
-  const t0 = process.hrtime.bigint();
-  const cpu0 = this.batchCpuNs;
-  try {
-    return await originalRunBatch.apply(this, args);
-  } finally {
-    const ns = Number(process.hrtime.bigint() - t0);
-    batchStats.batches++;
-    batchStats.events += items.length;
-    batchStats.busyNs += ns;
-    batchStats.isolateNs += this.batchCpuNs - cpu0;
-    if (ns > batchStats.maxNs) batchStats.maxNs = ns;
-  }
+const hostProto = IsolateHost.prototype as unknown as {
+  submit: (...args: unknown[]) => void;
+  onBatchResult: (...args: unknown[]) => void;
+  onBatchError: (...args: unknown[]) => void;
+  applyOps: (...args: unknown[]) => void;
 };
+// Batches are processed in submission order (IsolateHost.resultChain): a FIFO of submit times per host.
+const submitted = new WeakMap<object, bigint[]>();
+const originalSubmit = hostProto.submit;
+hostProto.submit = function probedSubmit(this: object, ...args: unknown[]) {
+  let fifo = submitted.get(this);
+  if (!fifo) submitted.set(this, (fifo = []));
+  fifo.push(process.hrtime.bigint());
+  batchStats.batches++;
+  batchStats.events += (args[0] as unknown[]).length;
+  return originalSubmit.apply(this, args);
+};
+function batchEnded(host: object & { batchCpuNs: number }, cpu0: number): void {
+  const t0 = submitted.get(host)?.shift();
+  if (t0 === undefined) return;
+  const ns = Number(process.hrtime.bigint() - t0);
+  batchStats.busyNs += ns;
+  batchStats.isolateNs += host.batchCpuNs - cpu0;
+  if (ns > batchStats.maxNs) batchStats.maxNs = ns;
+}
+for (const name of ['onBatchResult', 'onBatchError'] as const) {
+  const original = hostProto[name];
+  hostProto[name] = function probedBatchEnd(this: object & { batchCpuNs: number }, ...args: unknown[]) {
+    const cpu0 = this.batchCpuNs;
+    try {
+      return original.apply(this, args);
+    } finally {
+      batchEnded(this, cpu0);
+    }
+  };
+}
 const originalApplyOps = hostProto.applyOps;
 hostProto.applyOps = function probedApplyOps(this: unknown, ...args: unknown[]) {
   const t0 = process.hrtime.bigint();

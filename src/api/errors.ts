@@ -30,15 +30,25 @@ export function toSpillwayError(err: unknown, bodyLimit: number): SpillwayError 
   return new SpillwayError('INTERNAL', 'An internal error occurred; it has been logged.');
 }
 
-export function sendError(reply: FastifyReply, error: SpillwayError): FastifyReply {
+/** The headers every error response carries: where it came from, and for backpressure how long to wait. */
+export function errorHeaders(error: SpillwayError): Array<[string, string]> {
+  const headers: Array<[string, string]> = [
+    [ERROR_SOURCE_HEADER, FUNCTION_FAULT_CODES.has(error.code) ? 'function' : 'platform'],
+    ['content-type', 'application/json; charset=utf-8'],
+  ];
   // Backpressure errors carry how long to wait (details.retryAfterMs); HTTP says it in whole seconds.
   const retryAfterMs = error.details?.retryAfterMs;
-  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  return reply
-    .code(error.status)
-    .header(ERROR_SOURCE_HEADER, FUNCTION_FAULT_CODES.has(error.code) ? 'function' : 'platform')
-    .header('content-type', 'application/json; charset=utf-8')
-    .send({ success: false, error: error.toJSON() });
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) headers.push(['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))]);
+  return headers;
+}
+
+export function errorBody(error: SpillwayError): { success: false; error: ReturnType<SpillwayError['toJSON']> } {
+  return { success: false, error: error.toJSON() };
+}
+
+export function sendError(reply: FastifyReply, error: SpillwayError): FastifyReply {
+  for (const [name, value] of errorHeaders(error)) reply.header(name, value);
+  return reply.code(error.status).send(errorBody(error));
 }
 
 export function errorHandler(bodyLimit: number) {

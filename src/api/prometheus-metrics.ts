@@ -33,8 +33,6 @@ type Labels = Record<string, string>;
 export class PrometheusMetrics {
   readonly registry = new Registry();
   private readonly names = new Map<string, string>();
-  /** Every labelled series set per function name, so a gone function's series can be removed. */
-  private readonly series = new Map<string, Map<string, { metric: Counter | Histogram; labels: Labels }>>();
   /** Per-second [total, errors] of finished executions, a ring of ERROR_WINDOW_S slots. */
   private readonly errorRing = Array.from({ length: ERROR_WINDOW_S }, () => ({ second: -1, total: 0, errors: 0 }));
   private readonly offs: Array<() => void> = [];
@@ -135,13 +133,13 @@ export class PrometheusMetrics {
   }
 
   private record(name: string, f: Finished): void {
-    this.inc(this.executionsTotal, { function: name, trigger: f.trigger, status: f.status });
+    this.executionsTotal.inc({ function: name, trigger: f.trigger, status: f.status });
     if (f.wallUs !== null) {
-      this.obs(this.processingTime, { function: name, trigger: f.trigger }, f.wallUs / 1e6);
-      this.obs(this.wallSeconds, { function: name }, f.wallUs / 1e6);
+      this.processingTime.observe({ function: name, trigger: f.trigger }, f.wallUs / 1e6);
+      this.wallSeconds.observe({ function: name }, f.wallUs / 1e6);
     }
-    if (f.cpuUs !== null) this.obs(this.cpuSeconds, { function: name }, f.cpuUs / 1e6);
-    if (f.coldStart && f.coldStartUs > 0) this.obs(this.coldStartSeconds, { function: name, trigger: f.trigger }, f.coldStartUs / 1e6);
+    if (f.cpuUs !== null) this.cpuSeconds.observe({ function: name }, f.cpuUs / 1e6);
+    if (f.coldStart && f.coldStartUs > 0) this.coldStartSeconds.observe({ function: name, trigger: f.trigger }, f.coldStartUs / 1e6);
     if (f.status !== 'retrying') {
       const second = Math.floor(this.platform.clock.now() / 1000);
       const slot = this.errorRing[second % ERROR_WINDOW_S]!;
@@ -151,34 +149,23 @@ export class PrometheusMetrics {
     }
   }
 
-  private inc(metric: Counter, labels: Labels): void {
-    metric.inc(labels);
-    this.track(metric, labels);
-  }
-
-  private obs(metric: Histogram, labels: Labels, value: number): void {
-    metric.observe(labels, value);
-    this.track(metric, labels);
-  }
-
-  private track(metric: Counter | Histogram, labels: Labels): void {
-    const name = labels.function!;
-    let own = this.series.get(name);
-    if (!own) this.series.set(name, (own = new Map()));
-    const key = `${(metric as unknown as { name: string }).name}|${JSON.stringify(labels)}`;
-    if (!own.has(key)) own.set(key, { metric, labels });
-  }
-
   /** Reloads id → name from the store and removes the series of names no function has now. */
   private async refreshNames(): Promise<void> {
     const functions = await this.platform.store.listFunctions();
     this.names.clear();
     for (const fn of functions) this.names.set(fn.id, fn.name);
     const live = new Set(functions.map((fn) => fn.name));
-    for (const [name, own] of this.series) {
-      if (live.has(name)) continue;
-      for (const { metric, labels } of own.values()) metric.remove(labels);
-      this.series.delete(name);
+    // Found at scrape time from the metrics' own series, so recording an invocation keeps no index.
+    for (const metric of [this.executionsTotal, this.processingTime, this.cpuSeconds, this.wallSeconds, this.coldStartSeconds] as Array<Counter | Histogram>) {
+      const gone = new Map<string, Labels>();
+      for (const { labels } of (await metric.get()).values) {
+        const name = labels.function;
+        if (typeof name !== 'string' || live.has(name)) continue;
+        const own: Labels = {};
+        for (const [k, v] of Object.entries(labels)) if (k !== 'le') own[k] = String(v);
+        gone.set(JSON.stringify(own), own);
+      }
+      for (const labels of gone.values()) metric.remove(labels);
     }
   }
 }

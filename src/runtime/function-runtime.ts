@@ -55,6 +55,9 @@ export interface RuntimeStats {
   /** Cold starts served from the pool of ready isolates, and those that had to start one. */
   poolHits: number;
   poolMisses: number;
+  /** Isolates ready in the pool now (it refills after each cold start has answered), and its size. */
+  poolReady: number;
+  poolSize: number;
 }
 
 interface Slot {
@@ -103,14 +106,24 @@ export class FunctionRuntime {
   async invoke(ref: VersionRef, mode: 'call', payload: { input: unknown }, limits: InvocationLimits): Promise<InvocationHandle>;
   async invoke(ref: VersionRef, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }, limits: InvocationLimits): Promise<InvocationHandle> {
     const started = process.hrtime.bigint();
+    const cold = !this.slots.get(`${ref.functionId}@${ref.versionId}`)?.settled?.alive;
     let host: IsolateHost;
     try {
       host = await this.hostFor(ref);
     } catch (err) {
+      if (cold) this.refillPoolSoon();
       const error = err instanceof SpillwayError ? err : new SpillwayError('ISOLATE_CRASHED', `The function could not start: ${(err as Error).message}`);
       return failedHandle(error, Number(process.hrtime.bigint() - started) / 1000);
     }
-    return mode === 'http' ? host.invoke('http', payload as HttpRequestPayload, limits) : host.invoke('call', payload as { input: unknown }, limits);
+    const handle = mode === 'http' ? host.invoke('http', payload as HttpRequestPayload, limits) : host.invoke('call', payload as { input: unknown }, limits);
+    // The pool replaces the isolate a cold start took once that call has answered: preparing one
+    // costs the main thread ~1 ms and both cores several, which the first call must not wait behind.
+    if (cold) void handle.outcome.then(() => this.refillPoolSoon());
+    return handle;
+  }
+
+  private refillPoolSoon(): void {
+    setImmediate(() => void this.pool.fill().catch(() => {}));
   }
 
   /** Disposes the isolates of one function (after an update or delete). */
@@ -133,7 +146,7 @@ export class FunctionRuntime {
       inFlight += slot.settled.inFlight;
       cpuNs += slot.settled.batchCpuNs;
     }
-    return { warmIsolates: warm, inFlight, coldStarts: this.coldStarts, isolateDeaths: this.isolateDeaths, batchCpuUs: Math.round(cpuNs / 1000), poolHits: this.pool.hits, poolMisses: this.pool.misses };
+    return { warmIsolates: warm, inFlight, coldStarts: this.coldStarts, isolateDeaths: this.isolateDeaths, batchCpuUs: Math.round(cpuNs / 1000), poolHits: this.pool.hits, poolMisses: this.pool.misses, poolReady: this.pool.size, poolSize: this.options.poolSize ?? 0 };
   }
 
   /** CPU each warm isolate's batches have used so far, ns, by version key (for saturation gauges). */

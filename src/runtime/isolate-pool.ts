@@ -5,7 +5,8 @@
  * limit starts its isolate from scratch. An isolate leaves the pool for exactly one function
  * version and is never returned, so no function's code or globals ever meet another's.
  *
- * The pool refills in the background, one isolate at a time, after each take. Under a burst of
+ * The pool refills in the background, one isolate at a time, once the call that took an isolate
+ * has answered (FunctionRuntime.invoke). Under a burst of
  * new versions it runs dry and cold starts fall back to a full start (counted in `stats`).
  */
 import type { GuestCode } from './guest-code.js';
@@ -84,7 +85,7 @@ export class IsolatePool {
     while ((prepared = this.ready.shift()) && prepared.isolate.isDisposed);
     if (prepared) this.hits++;
     else this.misses++;
-    setImmediate(() => void this.fill().catch(() => {}));
+    // The caller refills (fill()) once the call that took it has answered (FunctionRuntime.invoke).
     return prepared ?? null;
   }
 
