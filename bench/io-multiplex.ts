@@ -13,6 +13,8 @@
  * load generator over the run) so a saturated core on either side is visible.
  *
  * Target: Spillway >= 70% of the plain function's req/s at 2,000 and 5,000, with no errors.
+ * Cloudflare's workerd serving the same handler runs too, as a reference (not a target): what a
+ * runtime built for isolates in C++ reaches against the plain function on the same machine.
  *
  * Spillway runs with the probe (bench/lib/spillway-probe.ts) unless --no-probe: it counts the
  * entries into the isolate (batches), which shows whether the isolate or Node's main thread is
@@ -20,7 +22,7 @@
  *
  *   node --no-node-snapshot --import tsx bench/io-multiplex.ts [--levels=500,2000,5000] [--duration=8] [--warmup=2] [--no-probe]
  */
-import { api, deploy, fmtInt, fmtPct, markdownTable, numFlag, parseFlags, probeBatches, procCpuSeconds, round, runLoad, startNodeHttp, startSpillway, writeResults, type LoadResult, type Server } from './lib/common.js';
+import { api, deploy, fmtInt, fmtPct, markdownTable, numFlag, parseFlags, probeBatches, procCpuSeconds, round, runLoad, startNodeHttp, startSpillway, startWorkerd, writeResults, type LoadResult, type Server } from './lib/common.js';
 
 const args = parseFlags();
 const LEVELS = (args.get('levels') || '500,2000,5000').split(',').map(Number);
@@ -34,7 +36,7 @@ const HANDLER = `export default { async fetch() { await new Promise(r => setTime
 
 interface Row {
   level: number;
-  server: 'node:http plain async function' | 'Spillway /fn/wait/';
+  server: 'node:http plain async function' | 'Spillway /fn/wait/' | 'workerd (reference)';
   result: LoadResult | null;
   /** CPU of the whole server process (all threads), % of one core, over warm-up + run. */
   serverCpuPct: number | null;
@@ -82,6 +84,8 @@ const rows: Row[] = [];
 let failure: string | null = null;
 let nodeServer: Server | null = null;
 let spillway: Server | null = null;
+let workerd: Server | null = null;
+let workerdError: string | null = null;
 try {
   nodeServer = await startNodeHttp('timer', { nofile: NOFILE });
   spillway = await startSpillway({ nofile: NOFILE, probe: PROBE });
@@ -90,11 +94,20 @@ try {
   const spillUrl = `${spillway.base}/fn/wait/`;
   await check(nodeUrl);
   await check(spillUrl);
+  try {
+    workerd = await startWorkerd(HANDLER, { nofile: NOFILE });
+    await check(`${workerd.base}/`);
+  } catch (err) {
+    workerdError = (err as Error).message;
+    console.error(`  workerd (reference) could not run: ${workerdError}`);
+  }
   for (const level of LEVELS) {
     rows.push(await measure(level, 'node:http plain async function', nodeServer, nodeUrl, false));
     rows.push(await measure(level, 'Spillway /fn/wait/', spillway, spillUrl, true));
     const [a, b] = rows.slice(-2);
-    console.error(`  ${level}: node ${fmtInt(a.result?.reqPerSec ?? NaN)} req/s, Spillway ${fmtInt(b.result?.reqPerSec ?? NaN)} req/s`);
+    if (workerd) rows.push(await measure(level, 'workerd (reference)', workerd, `${workerd.base}/`, false));
+    const w = workerd ? rows[rows.length - 1] : null;
+    console.error(`  ${level}: node ${fmtInt(a.result?.reqPerSec ?? NaN)} req/s, Spillway ${fmtInt(b.result?.reqPerSec ?? NaN)} req/s${w ? `, workerd ${fmtInt(w.result?.reqPerSec ?? NaN)} req/s` : ''}`);
   }
 } catch (err) {
   failure = (err as Error).message;
@@ -102,6 +115,7 @@ try {
 } finally {
   await nodeServer?.close();
   await spillway?.close();
+  await workerd?.close();
 }
 
 const levels = LEVELS.map((level) => {
@@ -109,7 +123,9 @@ const levels = LEVELS.map((level) => {
   const spill = rows.find((r) => r.level === level && r.server.startsWith('Spillway'))?.result ?? null;
   const ratio = base && spill ? spill.reqPerSec / base.reqPerSec : NaN;
   const spillErrors = spill ? spill.errors + spill.timeouts + spill.non2xx : NaN;
-  return { level, ceiling: level / (DELAY_MS / 1000), ratio: round(ratio, 3), spillErrors };
+  const ref = rows.find((r) => r.level === level && r.server.startsWith('workerd'))?.result ?? null;
+  const workerdRatio = base && ref ? ref.reqPerSec / base.reqPerSec : null;
+  return { level, ceiling: level / (DELAY_MS / 1000), ratio: round(ratio, 3), spillErrors, workerdRatio: workerdRatio === null ? null : round(workerdRatio, 3) };
 });
 const targets = Object.fromEntries(
   levels
@@ -118,7 +134,7 @@ const targets = Object.fromEntries(
 );
 
 const table = markdownTable(
-  ['in flight', 'server', 'req/s', '% of ceiling', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'of which isolate', 'load-gen CPU', 'Spillway / plain'],
+  ['in flight', 'server', 'req/s', '% of ceiling', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'of which isolate', 'load-gen CPU', 'vs plain'],
   rows.map((r) => {
     const l = levels.find((x) => x.level === r.level)!;
     if (!r.result) return [fmtInt(r.level), r.server, 'n/a', '', '', '', '', '', '', '', '', `failed: ${r.error?.split('\n')[0].slice(0, 160)}`];
@@ -135,7 +151,7 @@ const table = markdownTable(
       r.serverCpuPct === null ? 'n/a' : `${r.serverCpuPct}%`,
       r.isolateCpuPct === null ? '' : `${r.isolateCpuPct}%`,
       `${x.loadGenCpuPct}%`,
-      r.server.startsWith('Spillway') ? `**${fmtPct(l.ratio)}**` : '',
+      r.server.startsWith('Spillway') ? `**${fmtPct(l.ratio)}**` : r.server.startsWith('workerd') && l.workerdRatio !== null ? fmtPct(l.workerdRatio) : '',
     ];
   }),
 );
@@ -159,6 +175,7 @@ const markdown = [
     : []),
   `Ceiling = connections / 0.05 s: ${levels.map((l) => `${fmtInt(l.ceiling)} req/s at ${fmtInt(l.level)}`).join(', ')}. CPU is % of one core, averaged over warm-up + run for the server (all its threads; "of which isolate" is the CPU spent inside the isolate) and over the run for the load generator (autocannon, one process). An entry (batch) is one apply() into the isolate with every event ready at that moment, plus the host applying what it produced; the rest of its wall time (mean entry - isolate CPU - applying ops) is hand-offs between threads and waiting for Node's main thread to pick the result up.`,
   '',
+  ...(workerdError ? [`workerd (reference) could not run: ${workerdError}`, ''] : []),
   `Targets: ${Object.entries(targets)
     .map(([k, t]) => `${k.slice(2)} in flight: Spillway ${fmtPct(t.ratio)} of plain, ${t.errors} errors (>= 70%, no errors: ${ok(t.met)})`)
     .join('; ')}.`,
