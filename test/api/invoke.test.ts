@@ -152,6 +152,46 @@ describe('HTTP invocation /fn/:name/*', () => {
     assert.equal((await bad.json()).error.code, 'BAD_RESPONSE');
   });
 
+  it('hands the handler the path and query exactly as sent, and answers a nameless /fn/ with the API 404', async () => {
+    const res = await fetch(`${t.base}/fn/echo/a%2Fb/%C3%A9?x=%26y`, { method: 'POST', body: '' });
+    assert.equal(res.status, 201);
+    assert.match((await res.json()).url, /^http:\/\/127\.0\.0\.1:\d+\/a%2Fb\/%C3%A9\?x=%26y$/);
+    // The name is decoded like any path parameter; the function is found.
+    assert.equal((await fetch(`${t.base}/fn/%65cho/`, { method: 'POST', body: 'x' })).status, 201);
+    const nameless = await fetch(`${t.base}/fn/`);
+    assert.equal(nameless.status, 404);
+    assert.equal((await nameless.json()).error.code, 'ROUTE_NOT_FOUND');
+  });
+
+  it('refuses a body over the limit whether its length is declared or streamed, and closes that connection', async () => {
+    const { request } = await import('node:http');
+    const send = (headers: Record<string, string>, chunks: string[]) =>
+      new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request(`${t.base}/fn/echo/`, { method: 'POST', headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        for (const c of chunks) req.write(c);
+        req.end();
+      });
+    // Declared: refused from the header, before any of the body is read.
+    const declared = await send({ 'content-length': String(65 * 1024) }, ['x'.repeat(65 * 1024)]);
+    assert.equal(declared.status, 413);
+    assert.equal(JSON.parse(declared.body).error.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(declared.connection, 'close');
+    // Streamed (chunked, no length): refused once the limit is passed.
+    const streamed = await send({ 'transfer-encoding': 'chunked' }, Array.from({ length: 5 }, () => 'y'.repeat(16 * 1024)));
+    assert.equal(streamed.status, 413);
+    assert.equal(JSON.parse(streamed.body).error.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(streamed.connection, 'close');
+    // The server and the function are unharmed: a body at the limit still goes through.
+    const ok = await fetch(`${t.base}/fn/echo/`, { method: 'POST', body: 'z'.repeat(64 * 1024) });
+    assert.equal(ok.status, 201);
+    assert.equal((await ok.json()).body.length, 64 * 1024);
+  });
+
   it('refuses calls to an inactive function with 409', async () => {
     await api(t.base, 'PUT', '/api/functions/echo', { status: 'inactive' });
     const res = await fetch(`${t.base}/fn/echo/`);
