@@ -17,7 +17,7 @@
  *
  *   node --no-node-snapshot --import tsx bench/memory.ts [--functions=1000] [--memory-limit-mb=<default>] [--concurrency=4]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { api, deploy, fmtInt, markdownTable, numFlag, parseFlags, probeMemory, round, sleep, startSpillway, writeResults, type Server } from './lib/common.js';
@@ -83,9 +83,15 @@ let before: Reading | null = null;
 let after: Reading | null = null;
 let deploySeconds = NaN;
 let callSeconds = NaN;
+// One process holds every isolate: 1,000 warm functions are ~3.3 GB, past the default policy's
+// 2,048 MB per baseline worker, so the capacity controller would (rightly) add a worker process
+// mid-run and part of the functions would warm up there, out of this process's reading.
+const policyFile = join(dataDir, 'capacity-policy.json');
+await writeFile(policyFile, JSON.stringify({ baseline: { minWorkers: 1, maxWorkers: 1 } }));
+const env = { SPILLWAY_CAPACITY_POLICY: policyFile };
 try {
   // 1. Deploy.
-  const s1 = await startSpillway({ probe: true, dataDir });
+  const s1 = await startSpillway({ probe: true, dataDir, env });
   try {
     empty = await reading(s1);
     const td = Date.now();
@@ -98,7 +104,7 @@ try {
     await s1.close();
   }
   // 2. Restart on the same data: deployed, not called.
-  const s2 = await startSpillway({ probe: true, dataDir });
+  const s2 = await startSpillway({ probe: true, dataDir, env });
   try {
     before = await reading(s2);
     // 3. Call each once.
