@@ -6,12 +6,13 @@
  * (`x-spillway-tier`, `x-spillway-instance`), and every call is recorded in the execution history
  * with its CPU time, wall time, cost and the instance that served it.
  *
- * A warm call is the platform's hottest path, so it is served straight from Node's HTTP server,
- * ahead of Fastify (server.ts hands these paths here before Fastify's router): routing, hooks and
- * the reply object cost more main-thread CPU per call than the rest of the platform's
- * bookkeeping (docs/performance.md). Errors leave in the same envelope and with the same codes as
- * the API's (./errors.ts); the management API, and these paths while the server closes (Fastify
- * answers 503), stay with Fastify.
+ * These paths are served straight from Node's HTTP server, ahead of Fastify (server.ts hands them
+ * here before Fastify's router): the handler gets the path and query exactly as sent, a whole body
+ * leaves with its length in one write, a streamed one chunk by chunk under backpressure, and an
+ * oversized upload is refused without being read to its end. (It measured no faster than Fastify's
+ * route on the hello benchmark: docs/performance.md, session 4.) Errors leave in the same envelope
+ * and with the same codes as the API's (./errors.ts); the management API, and these paths while
+ * the server closes (Fastify answers 503), stay with Fastify.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
