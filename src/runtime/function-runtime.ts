@@ -106,10 +106,11 @@ export class FunctionRuntime {
   async invoke(ref: VersionRef, mode: 'call', payload: { input: unknown }, limits: InvocationLimits): Promise<InvocationHandle>;
   async invoke(ref: VersionRef, mode: 'http' | 'call', payload: HttpRequestPayload | { input: unknown }, limits: InvocationLimits): Promise<InvocationHandle> {
     const started = process.hrtime.bigint();
-    const cold = !this.slots.get(`${ref.functionId}@${ref.versionId}`)?.settled?.alive;
+    const key = `${ref.functionId}@${ref.versionId}`;
+    const cold = !this.slots.get(key)?.settled?.alive;
     let host: IsolateHost;
     try {
-      host = await this.hostFor(ref);
+      host = await this.hostFor(ref, key);
     } catch (err) {
       if (cold) this.refillPoolSoon();
       const error = err instanceof SpillwayError ? err : new SpillwayError('ISOLATE_CRASHED', `The function could not start: ${(err as Error).message}`);
@@ -170,8 +171,7 @@ export class FunctionRuntime {
     for (const h of hosts) if (h.status === 'fulfilled') h.value.dispose();
   }
 
-  private hostFor(ref: VersionRef): Promise<IsolateHost> {
-    const key = `${ref.functionId}@${ref.versionId}`;
+  private hostFor(ref: VersionRef, key: string): Promise<IsolateHost> {
     const existing = this.slots.get(key);
     if (existing && (!existing.settled || existing.settled.alive)) return existing.host;
     if (existing) this.slots.delete(key);
